@@ -1,0 +1,227 @@
+"""Customers, their accounts, and the three history trails of every account.
+
+The field names follow the CMS API (API.md) in snake case. Optional values are nullable so that
+"absent" and "empty" stay different: the API omits absent values and the exchange format must
+round-trip exactly what it was given.
+"""
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+
+RCN_RE = r"^RCN-\d{3}-\d{3}-\d{3}$"
+rcn_validator = RegexValidator(RCN_RE, "An RCN looks like RCN-123-456-789.")
+
+
+class AccountType(models.TextChoices):
+    CLOUD = "CLOUD", "Cloud"
+    MANAGED_HOSTING = "MANAGED_HOSTING", "Managed Hosting"
+    FANATICAL_SUPPORT_FOR_AWS = "FANATICAL_SUPPORT_FOR_AWS", "Fanatical Support for AWS"
+
+
+class AccountStatus(models.TextChoices):
+    ACTIVE = "Active"
+    PENDING_APPROVAL = "Pending Approval"
+    DELINQUENT = "Delinquent"
+    SUSPENDED = "Suspended"
+    CLOSED = "Closed"
+
+
+class CollectionsStatus(models.TextChoices):
+    CURRENT = "CURRENT", "Current"
+    DELINQUENT_LEVEL_1 = "DELINQUENT_LEVEL_1", "Delinquent, level 1"
+    DELINQUENT_LEVEL_2 = "DELINQUENT_LEVEL_2", "Delinquent, level 2"
+    DELINQUENT_LEVEL_3 = "DELINQUENT_LEVEL_3", "Delinquent, level 3"
+    WRITTEN_OFF = "WRITTEN_OFF", "Written off"
+
+
+class AccessPolicy(models.TextChoices):
+    FULL = "FULL", "Full"
+    SUSPENDED = "SUSPENDED", "Suspended"
+
+
+class FraudStatus(models.TextChoices):
+    ACCEPT = "ACCEPT", "Accept"
+    PENDING_APPROVAL = "PENDING_APPROVAL", "Pending approval"
+    REJECT = "REJECT", "Reject"
+
+
+class UserType(models.TextChoices):
+    RACKER = "RACKER", "Staff"
+    CUSTOMER = "CUSTOMER", "Customer"
+    SYSTEM = "SYSTEM", "System"
+
+
+class AccountChangeType(models.TextChoices):
+    """Change types of the account history trail (customerAccountHistory)."""
+
+    NEW = "NEW"
+    COLLECTIONS_STATUS = "COLLECTIONS_STATUS"
+    RCN_UPDATE = "RCN_UPDATE"
+    LEGACY_ACCOUNT_STATUS = "LEGACY_ACCOUNT_STATUS"
+    NICKNAME = "NICKNAME"
+
+
+class RCNChangeType(models.TextChoices):
+    """Change types of the RCN trail (accountRCNChange)."""
+
+    NEW = "NEW"
+    RCN_UPDATE = "RCN_UPDATE"
+    MERGE = "MERGE"
+
+
+class Customer(models.Model):
+    """A person or business, identified by its RCN; owns accounts and contacts."""
+
+    rcn = models.CharField("RCN", max_length=15, unique=True, validators=[rcn_validator])
+    name = models.CharField(max_length=255, null=True, blank=True)
+    implicit = models.BooleanField(
+        default=False,
+        help_text="Created only because an imported account or contact named this RCN; "
+        "not written back as a customer record on export.",
+    )
+
+    class Meta:
+        ordering = ["rcn"]
+        indexes = [models.Index(fields=["name"], name="customer_name_idx")]
+
+    def __str__(self):
+        return f"{self.rcn} {self.name}" if self.name else self.rcn
+
+    def get_absolute_url(self):
+        return reverse("accounts:customer_detail", args=[self.rcn])
+
+
+class Account(models.Model):
+    """One part of a customer's portfolio, identified by `TYPE/ID` (unique together)."""
+
+    type = models.CharField(max_length=32, choices=AccountType.choices)
+    account_id = models.CharField("account id", max_length=64)
+    number = models.BigIntegerField(null=True, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="accounts")
+    name = models.CharField(max_length=255, null=True, blank=True)
+    nickname = models.CharField(max_length=255, null=True, blank=True)
+    status = models.CharField(max_length=32, choices=AccountStatus.choices, null=True, blank=True)
+    tenant_id = models.CharField("tenant id", max_length=128, null=True, blank=True)
+    domain = models.CharField(max_length=255, null=True, blank=True)
+    service_level = models.CharField(max_length=64, null=True, blank=True)
+    collections_status = models.CharField(max_length=32, choices=CollectionsStatus.choices, null=True, blank=True)
+    access_policy = models.CharField(max_length=16, choices=AccessPolicy.choices, null=True, blank=True)
+    parent_account_number = models.BigIntegerField(null=True, blank=True)
+    created_by = models.CharField(max_length=150, null=True, blank=True)
+    created_date = models.DateTimeField(null=True, blank=True)
+    last_updated_by = models.CharField(max_length=150, null=True, blank=True)
+    last_updated_date = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # (type, account_id) is also the marker order of API list pagination.
+        ordering = ["type", "account_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["type", "account_id"], name="account_type_id_uniq"),
+            models.CheckConstraint(condition=models.Q(type__in=AccountType.values), name="account_type_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__isnull=True) | models.Q(status__in=AccountStatus.values),
+                name="account_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(collections_status__isnull=True)
+                | models.Q(collections_status__in=CollectionsStatus.values),
+                name="account_collections_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(access_policy__isnull=True) | models.Q(access_policy__in=AccessPolicy.values),
+                name="account_access_policy_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["number"], name="account_number_idx"),
+            models.Index(fields=["tenant_id"], name="account_tenant_idx"),
+            models.Index(fields=["domain"], name="account_domain_idx"),
+            models.Index(fields=["status", "type", "account_id"], name="account_status_key_idx"),
+            models.Index(fields=["customer", "type", "account_id"], name="account_customer_key_idx"),
+        ]
+
+    def __str__(self):
+        return self.key
+
+    @property
+    def key(self) -> str:
+        """The account's identifier as written in paths: `TYPE/ID`."""
+        return f"{self.type}/{self.account_id}"
+
+    @property
+    def marker(self) -> str:
+        """The account's position in list pagination: `TYPE:ID`."""
+        return f"{self.type}:{self.account_id}"
+
+    def get_absolute_url(self):
+        return reverse("accounts:account_detail", args=[self.type, self.account_id])
+
+
+class StatusChange(models.Model):
+    """One entry of the status trail (statusChange); listed newest first."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="status_changes")
+    date = models.DateTimeField()
+    status = models.CharField(max_length=32, null=True, blank=True)
+    username = models.CharField(max_length=150, null=True, blank=True)
+    usertype = models.CharField(max_length=16, choices=UserType.choices, null=True, blank=True)
+    collections_status = models.CharField(max_length=32, choices=CollectionsStatus.choices, null=True, blank=True)
+    access_policy = models.CharField(max_length=16, choices=AccessPolicy.choices, null=True, blank=True)
+    fraud_status = models.CharField(max_length=32, choices=FraudStatus.choices, null=True, blank=True)
+
+    class Meta:
+        ordering = ["account", "-date", "-id"]
+        indexes = [models.Index(fields=["account", "-date", "-id"], name="statuschange_account_idx")]
+
+    def __str__(self):
+        return f"{self.account_id} {self.status} {self.date:%Y-%m-%d}"
+
+
+class AccountHistory(models.Model):
+    """One entry of the account trail (customerAccountHistory); listed in the order written."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="history")
+    change_type = models.CharField(max_length=32, choices=AccountChangeType.choices)
+    rcn = models.CharField("RCN", max_length=15, null=True, blank=True)
+    updated_date = models.DateTimeField(null=True, blank=True)
+    account_status = models.CharField(max_length=32, null=True, blank=True)
+    collections_status = models.CharField(max_length=32, null=True, blank=True)
+    nickname = models.CharField(max_length=255, null=True, blank=True)
+    updated_by_username = models.CharField(max_length=150, null=True, blank=True)
+    updated_by_type = models.CharField(max_length=16, choices=UserType.choices, null=True, blank=True)
+    destination_updated_by_username = models.CharField(max_length=150, null=True, blank=True)
+    destination_updated_by_type = models.CharField(max_length=16, choices=UserType.choices, null=True, blank=True)
+
+    class Meta:
+        ordering = ["account", "id"]
+        verbose_name_plural = "account history"
+        indexes = [models.Index(fields=["account", "id"], name="accounthistory_account_idx")]
+
+    def __str__(self):
+        return f"{self.account_id} {self.change_type}"
+
+
+class RCNChange(models.Model):
+    """One entry of the RCN trail (accountRCNChange): which customer owned the account, and since when.
+
+    Listed in the order written: the trail is a sequence of owners, and the reference prints a
+    MERGE dated earlier than the RCN_UPDATE it follows.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="rcn_changes")
+    change_type = models.CharField(max_length=16, choices=RCNChangeType.choices)
+    username = models.CharField(max_length=150, null=True, blank=True)
+    rcn = models.CharField("RCN", max_length=15, null=True, blank=True)
+    date = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["account", "id"]
+        verbose_name = "RCN change"
+        indexes = [
+            models.Index(fields=["account", "id"], name="rcnchange_account_idx"),
+            models.Index(fields=["rcn"], name="rcnchange_rcn_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.change_type} {self.rcn}"

@@ -1,0 +1,284 @@
+"""Every write to customers and accounts that matters.
+
+Each service runs in one transaction and writes the history rows the API shows in that same
+transaction, so a change and its history stand or fall together. Views, the API, the admin and the
+management commands call these and hold no business rules of their own.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from cmsportal import dates
+from cmsportal.identity.access import Actor
+
+from .models import (
+    AccessPolicy,
+    Account,
+    AccountChangeType,
+    AccountHistory,
+    AccountStatus,
+    AccountType,
+    CollectionsStatus,
+    Customer,
+    FraudStatus,
+    RCNChange,
+    RCNChangeType,
+    StatusChange,
+)
+
+# Fields account_update may change; status, collections status, nickname and owner have services of their own.
+UPDATABLE_FIELDS = ("name", "tenant_id", "domain", "service_level", "parent_account_number", "number")
+
+
+def _check_choice(value, choices, label):
+    if value is not None and value not in choices.values:
+        raise ValidationError({label: f"{value!r} is not one of {', '.join(choices.values)}."})
+
+
+def _touch(account: Account, actor: Actor, when) -> None:
+    account.last_updated_by = actor.username
+    account.last_updated_date = when
+
+
+def _record_history(account: Account, change_type: str, actor: Actor, when, destination: Actor | None = None):
+    """Append a customerAccountHistory row describing the account as it now stands."""
+    return AccountHistory.objects.create(
+        account=account,
+        change_type=change_type,
+        rcn=account.customer.rcn,
+        updated_date=when,
+        account_status=account.status,
+        collections_status=account.collections_status,
+        nickname=account.nickname,
+        updated_by_username=actor.username,
+        updated_by_type=actor.type,
+        destination_updated_by_username=destination.username if destination else None,
+        destination_updated_by_type=destination.type if destination else None,
+    )
+
+
+def _record_status(account: Account, actor: Actor, when, fraud_status: str | None = None):
+    """Append a statusChange row with the account's status, collections status and access policy."""
+    return StatusChange.objects.create(
+        account=account,
+        date=when,
+        status=account.status,
+        username=actor.username,
+        usertype=actor.type,
+        collections_status=account.collections_status,
+        access_policy=account.access_policy,
+        fraud_status=fraud_status,
+    )
+
+
+def _record_rcn(account: Account, change_type: str, actor: Actor, when):
+    """Append an accountRCNChange row naming the account's (new) customer."""
+    return RCNChange.objects.create(
+        account=account, change_type=change_type, username=actor.username, rcn=account.customer.rcn, date=when
+    )
+
+
+def _locked(account: Account) -> Account:
+    """Re-read the account under a row lock so concurrent changes serialise."""
+    return Account.objects.select_for_update().select_related("customer").get(pk=account.pk)
+
+
+def customer_create(*, rcn: str, name: str | None = None) -> Customer:
+    customer = Customer(rcn=rcn, name=name)
+    customer.full_clean()
+    customer.save()
+    return customer
+
+
+def customer_rename(*, customer: Customer, name: str | None) -> Customer:
+    customer.name = name
+    customer.implicit = False
+    customer.full_clean()
+    customer.save(update_fields=["name", "implicit"])
+    return customer
+
+
+def default_tenant_id(account_type: str, account_id: str) -> str:
+    """The tenant id the reference gives each type of account: 10101, hybrid:5342823, faws:5342823."""
+    prefix = {AccountType.MANAGED_HOSTING: "hybrid:", AccountType.FANATICAL_SUPPORT_FOR_AWS: "faws:"}
+    return prefix.get(account_type, "") + account_id
+
+
+def default_domain(account_type: str, account_id: str) -> str | None:
+    if account_type == AccountType.CLOUD:
+        return account_id
+    if account_type == AccountType.MANAGED_HOSTING:
+        return f"dedicated:{account_id}"
+    return None
+
+
+@transaction.atomic
+def account_create(
+    *,
+    actor: Actor,
+    customer: Customer,
+    type: str,
+    account_id: str,
+    name: str | None = None,
+    nickname: str | None = None,
+    status: str = AccountStatus.ACTIVE,
+    collections_status: str | None = CollectionsStatus.CURRENT,
+    access_policy: str | None = AccessPolicy.FULL,
+    fraud_status: str | None = None,
+    tenant_id: str | None = None,
+    domain: str | None = None,
+    service_level: str | None = None,
+    parent_account_number: int | None = None,
+    number: int | None = None,
+) -> Account:
+    """Open an account for a customer; writes NEW to the account and RCN trails and a first statusChange."""
+    _check_choice(fraud_status, FraudStatus, "fraud_status")
+    when = dates.now()
+    if number is None and account_id.isdigit():
+        number = int(account_id)
+    account = Account(
+        customer=customer,
+        type=type,
+        account_id=account_id,
+        number=number,
+        name=name,
+        nickname=nickname,
+        status=status,
+        collections_status=collections_status,
+        access_policy=access_policy,
+        tenant_id=tenant_id if tenant_id is not None else default_tenant_id(type, account_id),
+        domain=domain if domain is not None else default_domain(type, account_id),
+        service_level=service_level,
+        parent_account_number=parent_account_number,
+        created_by=actor.username,
+        created_date=when,
+    )
+    _touch(account, actor, when)
+    account.full_clean()
+    account.save()
+    _record_history(account, AccountChangeType.NEW, actor, when)
+    _record_rcn(account, RCNChangeType.NEW, actor, when)
+    _record_status(account, actor, when, fraud_status)
+    return account
+
+
+@transaction.atomic
+def account_status_change(
+    *,
+    account: Account,
+    actor: Actor,
+    status: str | None = None,
+    access_policy: str | None = None,
+    fraud_status: str | None = None,
+) -> Account:
+    """Change status and/or access policy; writes a statusChange and a LEGACY_ACCOUNT_STATUS history row."""
+    _check_choice(status, AccountStatus, "status")
+    _check_choice(access_policy, AccessPolicy, "access_policy")
+    _check_choice(fraud_status, FraudStatus, "fraud_status")
+    if status is None and access_policy is None:
+        raise ValidationError("Give a status or an access policy to change.")
+    account = _locked(account)
+    when = dates.now()
+    if status is not None:
+        account.status = status
+    if access_policy is not None:
+        account.access_policy = access_policy
+    _touch(account, actor, when)
+    account.save()
+    _record_status(account, actor, when, fraud_status)
+    _record_history(account, AccountChangeType.LEGACY_ACCOUNT_STATUS, actor, when)
+    return account
+
+
+@transaction.atomic
+def account_collections_status_change(*, account: Account, actor: Actor, collections_status: str) -> Account:
+    """Change the collections status; writes a COLLECTIONS_STATUS history row and a statusChange."""
+    if collections_status is None:
+        raise ValidationError({"collections_status": "Give a collections status."})
+    _check_choice(collections_status, CollectionsStatus, "collections_status")
+    account = _locked(account)
+    when = dates.now()
+    account.collections_status = collections_status
+    _touch(account, actor, when)
+    account.save()
+    _record_status(account, actor, when)
+    _record_history(account, AccountChangeType.COLLECTIONS_STATUS, actor, when)
+    return account
+
+
+@transaction.atomic
+def account_nickname_change(*, account: Account, actor: Actor, nickname: str | None) -> Account:
+    """Change the nickname (empty removes it); writes a NICKNAME history row."""
+    account = _locked(account)
+    when = dates.now()
+    account.nickname = nickname or None
+    _touch(account, actor, when)
+    account.full_clean()
+    account.save()
+    _record_history(account, AccountChangeType.NICKNAME, actor, when)
+    return account
+
+
+@transaction.atomic
+def account_update(*, account: Account, actor: Actor, **fields) -> Account:
+    """Change descriptive fields (name, tenant id, domain, service level, numbers); no trail records these."""
+    unknown = set(fields) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise ValidationError(f"account_update cannot change {', '.join(sorted(unknown))}.")
+    account = _locked(account)
+    for field, value in fields.items():
+        setattr(account, field, value)
+    _touch(account, actor, dates.now())
+    account.full_clean()
+    account.save()
+    return account
+
+
+@transaction.atomic
+def account_move(
+    *, account: Account, actor: Actor, customer: Customer, destination_actor: Actor | None = None
+) -> Account:
+    """Move an account to another customer; writes RCN_UPDATE to the account and RCN trails.
+
+    `destination_actor` is whoever accepted the account on the receiving side (defaults to `actor`).
+    """
+    account = _locked(account)
+    if account.customer_id == customer.pk:
+        raise ValidationError({"customer": f"{account.key} already belongs to {customer.rcn}."})
+    when = dates.now()
+    account.customer = customer
+    _touch(account, actor, when)
+    account.save()
+    _record_history(account, AccountChangeType.RCN_UPDATE, actor, when, destination=destination_actor or actor)
+    _record_rcn(account, RCNChangeType.RCN_UPDATE, actor, when)
+    return account
+
+
+@transaction.atomic
+def customers_merge(*, source: Customer, target: Customer, actor: Actor) -> Customer:
+    """Merge `source` into `target`: its accounts and contacts move, then `source` is deleted.
+
+    Every moved account gets an RCN_UPDATE history row and a MERGE row in its RCN trail.
+    """
+    if source.pk == target.pk:
+        raise ValidationError("A customer cannot be merged into itself.")
+    # Lock both customers in a fixed order so two merges cannot deadlock.
+    locked = {
+        c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    when = dates.now()
+    accounts = list(Account.objects.select_for_update().filter(customer=source).order_by("type", "account_id"))
+    for account in accounts:
+        account.customer = target
+        _touch(account, actor, when)
+    Account.objects.bulk_update(accounts, ["customer", "last_updated_by", "last_updated_date"])
+    for account in accounts:
+        _record_history(account, AccountChangeType.RCN_UPDATE, actor, when, destination=actor)
+        _record_rcn(account, RCNChangeType.MERGE, actor, when)
+    source.contacts.update(customer=target)
+    if target.implicit and source.name and not target.name:
+        target.name, target.implicit = source.name, False
+        target.save(update_fields=["name", "implicit"])
+    source.delete()
+    return target

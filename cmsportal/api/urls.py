@@ -1,0 +1,3 @@
+"""Routes of the CMS API under /v1/."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Routes of identity under /v2.0/."""
+
+urlpatterns = []

@@ -1,0 +1,20 @@
+"""Every route block of cmsportal, in one place."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    # Staff pages
+    path("", include("cmsportal.pages_urls")),
+    path("", include("accounts.urls")),
+    path("", include("contacts.urls")),
+    path("", include("metadata.urls")),
+    # Administration
+    path("admin/", admin.site.urls),
+    # The CMS REST API and identity
+    path("v1/", include("cmsportal.api.urls")),
+    path("v2.0/", include("cmsportal.identity.urls")),
+]
+
+handler404 = "cmsportal.views.page_not_found"
+handler500 = "cmsportal.views.server_error"

@@ -1,0 +1,53 @@
+"""FilterSet of contacts, used by both the staff list page and the API (contacts of an account)."""
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q
+
+from .models import AccountContactRole, Contact, EmailAddress, PhoneNumber, Role, phone_digits
+
+
+class ContactFilterSet(django_filters.FilterSet):
+    """`account`, when given, is the account whose roles `role` refers to (the API's contacts of an account)."""
+
+    role = django_filters.CharFilter(method="filter_role", label="Role")
+    username = django_filters.CharFilter(field_name="username", label="Username")
+    emailAddress = django_filters.CharFilter(method="filter_email", label="Email address")
+    phone = django_filters.CharFilter(method="filter_phone", label="Phone")
+    rcn = django_filters.CharFilter(field_name="customer__rcn", label="RCN")
+    q = django_filters.CharFilter(method="filter_q", label="Name or RPN contains")
+
+    class Meta:
+        model = Contact
+        fields = []
+
+    def __init__(self, *args, account=None, **kwargs):
+        self.account = account
+        super().__init__(*args, **kwargs)
+
+    def filter_role(self, qs, name, value):
+        role = value.strip().upper()
+        if role not in Role.values:
+            raise ValidationError({"role": f"Unknown role {value!r}; expected one of {Role.values}."})
+        roles = AccountContactRole.objects.filter(link__contact=OuterRef("pk"), role=role)
+        if self.account is not None:
+            roles = roles.filter(link__account=self.account)
+        return qs.filter(Exists(roles))
+
+    def filter_email(self, qs, name, value):
+        emails = EmailAddress.objects.filter(contact=OuterRef("pk"), address_lower=value.strip().lower())
+        return qs.filter(Exists(emails))
+
+    def filter_phone(self, qs, name, value):
+        digits = phone_digits(value)
+        if not digits:
+            return qs
+        return qs.filter(Exists(PhoneNumber.objects.filter(contact=OuterRef("pk"), digits=digits)))
+
+    def filter_q(self, qs, name, value):
+        value = value.strip()
+        if not value:
+            return qs
+        return qs.filter(
+            Q(contact_number__icontains=value) | Q(first_name__icontains=value) | Q(last_name__icontains=value)
+        )

@@ -1,0 +1,144 @@
+"""Every write to contacts: create, update, their addresses/emails/phones, and roles per account."""
+
+from collections.abc import Iterable, Mapping
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import Account, Customer
+from cmsportal import dates
+from cmsportal.identity.access import Actor
+
+from .models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber, Role
+
+CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "title",
+    "suffix",
+    "username",
+    "do_not_fax",
+    "do_not_call",
+    "do_not_email",
+    "do_not_mail",
+    "do_not_survey",
+)
+ADDRESS_FIELDS = ("street", "city", "state", "zipcode", "country", "primary")
+EMAIL_FIELDS = ("address", "primary")
+PHONE_FIELDS = ("number", "country", "mask", "sms_verify", "primary")
+
+
+def _clean_roles(roles: Iterable[str]) -> list[str]:
+    cleaned = []
+    for role in roles:
+        upper = str(role).upper()
+        if upper not in Role.values:
+            raise ValidationError({"roles": f"{role!r} is not one of {', '.join(Role.values)}."})
+        if upper not in cleaned:
+            cleaned.append(upper)
+    return cleaned
+
+
+def _replace_children(contact: Contact, model, fields, rows: Iterable[Mapping]) -> None:
+    model.objects.filter(contact=contact).delete()
+    objects = []
+    for row in rows:
+        unknown = set(row) - set(fields)
+        if unknown:
+            raise ValidationError(f"Unknown {model._meta.verbose_name} fields: {', '.join(sorted(unknown))}.")
+        obj = model(contact=contact, **row)
+        obj.full_clean(exclude=["contact"])
+        objects.append(obj)
+    model.objects.bulk_create(objects)
+
+
+def _touch(contact: Contact, actor: Actor) -> None:
+    contact.last_updated_by = actor.username
+    contact.last_updated_date = dates.now()
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    actor: Actor,
+    contact_number: str,
+    customer: Customer,
+    addresses: Iterable[Mapping] = (),
+    email_addresses: Iterable[Mapping] = (),
+    phone_numbers: Iterable[Mapping] = (),
+    accounts: Mapping[Account, Iterable[str]] | None = None,
+    **fields,
+) -> Contact:
+    """Create a contact of `customer`, with its details and its roles on accounts ({account: [roles]})."""
+    unknown = set(fields) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown contact fields: {', '.join(sorted(unknown))}.")
+    contact = Contact(contact_number=contact_number, customer=customer, **fields)
+    _touch(contact, actor)
+    contact.full_clean()
+    contact.save()
+    _replace_children(contact, Address, ADDRESS_FIELDS, addresses)
+    _replace_children(contact, EmailAddress, EMAIL_FIELDS, email_addresses)
+    _replace_children(contact, PhoneNumber, PHONE_FIELDS, phone_numbers)
+    for account, roles in (accounts or {}).items():
+        _set_roles(contact, account, roles)
+    return contact
+
+
+@transaction.atomic
+def contact_update(
+    *,
+    contact: Contact,
+    actor: Actor,
+    addresses: Iterable[Mapping] | None = None,
+    email_addresses: Iterable[Mapping] | None = None,
+    phone_numbers: Iterable[Mapping] | None = None,
+    **fields,
+) -> Contact:
+    """Change a contact's fields; a given list of addresses, emails or phones replaces the old one."""
+    unknown = set(fields) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown contact fields: {', '.join(sorted(unknown))}.")
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    for field, value in fields.items():
+        setattr(contact, field, value)
+    _touch(contact, actor)
+    contact.full_clean()
+    contact.save()
+    if addresses is not None:
+        _replace_children(contact, Address, ADDRESS_FIELDS, addresses)
+    if email_addresses is not None:
+        _replace_children(contact, EmailAddress, EMAIL_FIELDS, email_addresses)
+    if phone_numbers is not None:
+        _replace_children(contact, PhoneNumber, PHONE_FIELDS, phone_numbers)
+    return contact
+
+
+def _set_roles(contact: Contact, account: Account, roles: Iterable[str]) -> AccountContact:
+    roles = _clean_roles(roles)
+    link, _ = AccountContact.objects.get_or_create(account=account, contact=contact)
+    link.roles.exclude(role__in=roles).delete()
+    existing = set(link.roles.values_list("role", flat=True))
+    AccountContactRole.objects.bulk_create(
+        [AccountContactRole(link=link, role=role) for role in roles if role not in existing]
+    )
+    return link
+
+
+@transaction.atomic
+def contact_set_roles(*, contact: Contact, account: Account, roles: Iterable[str], actor: Actor) -> AccountContact:
+    """Put a contact on an account (if not there yet) with exactly these roles."""
+    link = _set_roles(contact, account, roles)
+    _touch(contact, actor)
+    contact.save(update_fields=["last_updated_by", "last_updated_date"])
+    return link
+
+
+@transaction.atomic
+def contact_remove_from_account(*, contact: Contact, account: Account, actor: Actor) -> None:
+    """Take a contact off an account, with all its roles there."""
+    deleted, _ = AccountContact.objects.filter(contact=contact, account=account).delete()
+    if not deleted:
+        raise ValidationError(f"{contact.contact_number} is not on {account.key}.")
+    _touch(contact, actor)
+    contact.save(update_fields=["last_updated_by", "last_updated_date"])

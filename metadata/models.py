@@ -1,0 +1,85 @@
+"""Key/value metadata on accounts, and the access policies of metadata namespaces."""
+
+import re
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Left, StrIndex
+
+from accounts.models import Account
+
+# namespace:name; the namespace is the text before the first colon. No whitespace or control
+# characters: keys travel in URL paths and XML attributes.
+KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+:[^\s\x00-\x1f\x7f]+$")
+KEY_MAX_LENGTH = 255
+
+
+def validate_key(key: str) -> None:
+    if not isinstance(key, str) or len(key) > KEY_MAX_LENGTH or not KEY_RE.match(key):
+        raise ValidationError(
+            "A metadata key is namespace:name (letters, digits, '_', '.', '-' before the colon; "
+            f"no spaces; at most {KEY_MAX_LENGTH} characters).",
+            code="invalid_key",
+        )
+
+
+def namespace_of(key: str) -> str:
+    return key.split(":", 1)[0]
+
+
+class Access(models.TextChoices):
+    OPEN = "OPEN", "Open"
+    WRITE_RESTRICTED = "WRITE_RESTRICTED", "Write-restricted"
+    READ_RESTRICTED = "READ_RESTRICTED", "Read-restricted"
+
+
+class Namespace(models.Model):
+    """Access policy of a metadata namespace. A namespace without a policy is open.
+
+    Write-restricted: everyone who may see the account reads it; only members of `writers` change it.
+    Read-restricted: only members of `readers` (or `writers`) see it; only `writers` change it.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    access = models.CharField(max_length=20, choices=Access.choices, default=Access.OPEN)
+    readers = models.ManyToManyField(Group, blank=True, related_name="readable_namespaces")
+    writers = models.ManyToManyField(Group, blank=True, related_name="writable_namespaces")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(access__in=Access.values), name="namespace_access_valid")
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_access_display()})"
+
+
+class Metadata(models.Model):
+    """One metadata entry of an account; unique per account and key."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="metadata")
+    key = models.CharField(max_length=KEY_MAX_LENGTH, validators=[validate_key])
+    namespace = models.GeneratedField(
+        expression=Left("key", StrIndex("key", models.Value(":")) - 1),
+        output_field=models.CharField(max_length=KEY_MAX_LENGTH),
+        db_persist=True,
+    )
+    value = models.TextField()
+    created_by = models.CharField(max_length=150, null=True, blank=True)
+    created_date = models.DateTimeField(null=True, blank=True)
+    last_updated_by = models.CharField(max_length=150, null=True, blank=True)
+    last_updated_date = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["account", "key"]
+        verbose_name_plural = "metadata"
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="metadata_account_key_uniq")]
+        indexes = [
+            models.Index(fields=["key", "account"], name="metadata_key_idx"),
+            models.Index(fields=["namespace"], name="metadata_namespace_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.key}={self.value[:40]}"

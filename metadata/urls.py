@@ -1,0 +1,6 @@
+"""Staff pages of the metadata app."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "metadata"
+urlpatterns = []
