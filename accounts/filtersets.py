@@ -17,8 +17,9 @@ from .models import AccessPolicy, Account, AccountStatus, AccountType, Collectio
 class CaseInsensitiveChoiceFilter(django_filters.CharFilter):
     """Exact match on a choice field; the value is upper-cased first; an unknown value is invalid."""
 
-    def __init__(self, *args, choices, **kwargs):
+    def __init__(self, *args, choices, param, **kwargs):
         self.valid = {value.upper() for value in choices.values}
+        self.param = param
         super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):
@@ -26,12 +27,12 @@ class CaseInsensitiveChoiceFilter(django_filters.CharFilter):
             return qs
         value = value.strip().upper()
         if value not in self.valid:
-            raise ValidationError({self.field_name: f"Unknown value {value!r}; expected one of {sorted(self.valid)}."})
+            raise ValidationError({self.param: f"Unknown value {value!r}; expected one of {sorted(self.valid)}."})
         return super().filter(qs, value)
 
 
 class AccountFilterSet(django_filters.FilterSet):
-    accountType = CaseInsensitiveChoiceFilter(field_name="type", choices=AccountType, label="Type")
+    accountType = CaseInsensitiveChoiceFilter(field_name="type", choices=AccountType, param="accountType", label="Type")
     domain = django_filters.CharFilter(field_name="domain", label="Domain")
     tenantId = django_filters.CharFilter(field_name="tenant_id", label="Tenant id")
     rcn = django_filters.CharFilter(field_name="customer__rcn", label="RCN")
@@ -79,7 +80,7 @@ class AccountFilterSet(django_filters.FilterSet):
 class CustomerFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="RCN or name contains")
     accountType = CaseInsensitiveChoiceFilter(
-        method="filter_account_type", choices=AccountType, label="Has account of type"
+        method="filter_account_type", choices=AccountType, param="accountType", label="Has account of type"
     )
 
     class Meta:

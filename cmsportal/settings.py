@@ -6,6 +6,7 @@ DJANGO_DEBUG          1/true to enable debug mode (default: off)
 DJANGO_ALLOWED_HOSTS  comma-separated host names (default: 127.0.0.1,localhost,testserver)
 REDIS_URL             optional cache (default: local memory)
 CMS_TOKEN_LIFETIME    API token lifetime in seconds (default: 86400)
+CMS_TOKEN_FAILURE_RATE  failed token requests allowed per user and per address (default: 20/min)
 """
 
 import os
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cmsportal.api.faults.FaultMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -203,6 +205,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 CMS_TOKEN_LIFETIME = int(os.environ.get("CMS_TOKEN_LIFETIME", "86400"))
+# Failed POST /v2.0/tokens attempts allowed per username and per client address (DRF rate syntax).
+CMS_TOKEN_FAILURE_RATE = os.environ.get("CMS_TOKEN_FAILURE_RATE", "20/min")
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,12 @@
 """Staff pages of the contacts app."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "contacts"
-urlpatterns = []
+urlpatterns = [
+    path("contacts/", views.contact_list, name="contact_list"),
+    path("contacts/export.csv", views.contact_export, name="contact_export"),
+    path("contacts/<str:contact_number>/", views.contact_detail, name="contact_detail"),
+]

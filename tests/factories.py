@@ -42,8 +42,16 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class StaffFactory(UserFactory):
+    """Staff: is_staff and the global view permission (pass view_all=False to leave it out)."""
+
     is_staff = True
-    view_all = True
+
+    @factory.post_generation
+    def view_all(self, create, extracted, **kwargs):
+        if create and extracted is not False:
+            self.user_permissions.add(Permission.objects.get(codename="view_all_accounts"))
+        if create:
+            self.save()
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):

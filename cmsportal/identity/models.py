@@ -17,3 +17,60 @@ class TenantGrant(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.tenant_id}"
+
+
+class Token(models.Model):
+    """An API token (`X-Auth-Token`), issued by POST /v2.0/tokens.
+
+    Only the SHA-256 hex digest of the token is stored; the token itself is shown once, in the response
+    that issues it. A token is valid until `expires` unless revoked earlier.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField("key hash", max_length=64, unique=True, editable=False)
+    created = models.DateTimeField()
+    expires = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField("revoked", null=True, blank=True)
+    last_used = models.DateTimeField("last used", null=True, blank=True)
+    authenticated_by = models.JSONField(
+        "authenticated by", default=list, help_text='How the holder proved who they are, e.g. ["PASSWORD"].'
+    )
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self):
+        return f"token of {self.user} issued {self.created:%Y-%m-%d %H:%M:%S}"
+
+    def is_valid_at(self, moment) -> bool:
+        return self.revoked_at is None and self.expires > moment
+
+
+class ApiKey(models.Model):
+    """A long-lived API key a user exchanges for tokens (`RAX-KSKEY:apiKeyCredentials`).
+
+    Only the SHA-256 hex digest of the key is stored; the key is shown once, when issued. `prefix` is its
+    first few characters, kept so that people can tell their keys apart; it is not enough to use the key.
+    """
+
+    PREFIX_LENGTH = 8
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, help_text="What the key is for, e.g. the system that uses it.")
+    prefix = models.CharField(max_length=PREFIX_LENGTH, db_index=True, editable=False)
+    key_hash = models.CharField("key hash", max_length=64, unique=True, editable=False)
+    created = models.DateTimeField(editable=False)
+    last_used = models.DateTimeField("last used", null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField("revoked", null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["user", "-created", "-id"]
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,470 @@
+"""Admin of customers and accounts. Every save goes through accounts.services (and the contact and metadata
+services for the inlines), so an edit here writes the same history as the same edit anywhere else."""
+
+import re
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from cmsportal.admin import (
+    ReadOnlyInline,
+    ServiceAdmin,
+    ServiceRefused,
+    action_form,
+    adopt,
+    formset_applied,
+    refusal,
+)
+from cmsportal.identity.access import visible_accounts
+from contacts.admin import AccountLinkInline, save_contact_links
+from contacts.models import AccountContact
+from metadata.admin import MetadataInline, save_metadata_formset
+from metadata.models import Metadata
+
+from . import services
+from .models import (
+    AccessPolicy,
+    Account,
+    AccountHistory,
+    AccountStatus,
+    AccountType,
+    CollectionsStatus,
+    Customer,
+    FraudStatus,
+    RCNChange,
+    StatusChange,
+    rcn_validator,
+)
+
+# `CLOUD/10101` or `CLOUD:10101` (any case) names one account.
+ACCOUNT_KEY_RE = re.compile(r"^\s*([A-Za-z_]+)\s*[/:]\s*(\S+)\s*$")
+
+
+def _run_all(modeladmin, request, queryset, change, done: str) -> None:
+    """Apply `change(item)` to every selected row in one transaction: all of them, or (on a refusal) none."""
+    try:
+        with transaction.atomic(), refusal():
+            for item in queryset:
+                change(item)
+    except ServiceRefused as refused:
+        modeladmin.message_user(request, f"Nothing changed: {refused}", messages.ERROR)
+        return
+    modeladmin.message_user(request, done.format(count=queryset.count()), messages.SUCCESS)
+
+
+# --- actions with an intermediate form --------------------------------------------------------------------------------
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "(unchanged)"), *AccountStatus.choices], required=False)
+    access_policy = forms.ChoiceField(choices=[("", "(unchanged)"), *AccessPolicy.choices], required=False)
+    fraud_status = forms.ChoiceField(choices=[("", "(none)"), *FraudStatus.choices], required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("status") and not data.get("access_policy"):
+            raise forms.ValidationError("Choose a status or an access policy.")
+        return data
+
+
+class CollectionsForm(forms.Form):
+    collections_status = forms.ChoiceField(choices=CollectionsStatus.choices)
+
+
+class CustomerChoiceForm(forms.Form):
+    """A customer named by its RCN."""
+
+    rcn = forms.CharField(label="RCN", validators=[rcn_validator], help_text="RCN-123-456-789")
+
+    def clean_rcn(self):
+        rcn = self.cleaned_data["rcn"].strip()
+        try:
+            self.cleaned_data["customer"] = Customer.objects.get(rcn=rcn)
+        except Customer.DoesNotExist:
+            raise forms.ValidationError(f"No customer {rcn}.") from None
+        return rcn
+
+
+# --- accounts ---------------------------------------------------------------------------------------------------------
+
+
+class AccountAdminForm(forms.ModelForm):
+    fraud_status = forms.ChoiceField(
+        choices=[("", "(none)"), *FraudStatus.choices],
+        required=False,
+        help_text="Recorded with the status change this save makes (optional).",
+    )
+
+    class Meta:
+        model = Account
+        fields = (
+            "customer",
+            "type",
+            "account_id",
+            "number",
+            "name",
+            "nickname",
+            "status",
+            "collections_status",
+            "access_policy",
+            "tenant_id",
+            "domain",
+            "service_level",
+            "parent_account_number",
+        )
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk:
+            # The trails record values, not their absence: a set status can be changed but not cleared.
+            for field in ("status", "collections_status", "access_policy"):
+                if field in self.fields and self.initial.get(field) and not data.get(field):
+                    self.add_error(field, "This can be changed but not cleared.")
+        return data
+
+
+class StatusChangeInline(ReadOnlyInline):
+    model = StatusChange
+    fields = ("date", "status", "collections_status", "access_policy", "fraud_status", "username", "usertype")
+    verbose_name_plural = "status history (newest first)"
+
+
+class AccountHistoryInline(ReadOnlyInline):
+    model = AccountHistory
+    fields = (
+        "updated_date",
+        "change_type",
+        "rcn",
+        "account_status",
+        "collections_status",
+        "nickname",
+        "updated_by_username",
+        "updated_by_type",
+        "destination_updated_by_username",
+        "destination_updated_by_type",
+    )
+    verbose_name_plural = "account history"
+
+
+class RCNChangeInline(ReadOnlyInline):
+    model = RCNChange
+    fields = ("date", "change_type", "rcn", "username")
+    verbose_name_plural = "customer (RCN) history"
+
+
+@admin.register(Account)
+class AccountAdmin(ServiceAdmin):
+    """Accounts. A save calls the service for each kind of change (status, collections status, nickname,
+    customer, other fields), so each writes its own history; adding calls account_create."""
+
+    form = AccountAdminForm
+    list_display = (
+        "key_display",
+        "name",
+        "nickname",
+        "customer",
+        "status",
+        "collections_status",
+        "access_policy",
+        "service_level",
+        "tenant_id",
+        "last_updated_date",
+    )
+    list_select_related = ("customer",)
+    list_filter = ("type", "status", "collections_status", "access_policy", "service_level")
+    search_fields = ("account_id", "type", "name", "nickname", "customer__rcn", "customer__name", "tenant_id", "domain")
+    search_help_text = "TYPE/ID, id, number, RCN, tenant id, domain, account or customer name, nickname."
+    autocomplete_fields = ("customer",)
+    inlines = (AccountLinkInline, MetadataInline, StatusChangeInline, AccountHistoryInline, RCNChangeInline)
+    actions = ("change_status", "change_collections_status", "move_to_customer")
+    show_full_result_count = False
+
+    @admin.display(description="account", ordering="type")
+    def key_display(self, obj):
+        return obj.key
+
+    def get_queryset(self, request):
+        return visible_accounts(request.user, super().get_queryset(request))
+
+    def get_fieldsets(self, request, obj=None):
+        identity = ("customer", "type", "account_id", "number") if obj is None else ("customer", "number")
+        return (
+            (None, {"fields": (*identity, "name", "nickname")}),
+            ("Status", {"fields": ("status", "collections_status", "access_policy", "fraud_status")}),
+            ("Service", {"fields": ("tenant_id", "domain", "service_level", "parent_account_number")}),
+            ("Changed", {"fields": ("created_by", "created_date", "last_updated_by", "last_updated_date")}),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ("type", "account_id") if obj is not None else ()
+        return (*fixed, "created_by", "created_date", "last_updated_by", "last_updated_date")
+
+    def get_changeform_initial_data(self, request):
+        initial = {
+            "status": AccountStatus.ACTIVE,
+            "collections_status": CollectionsStatus.CURRENT,
+            "access_policy": AccessPolicy.FULL,
+        }
+        return initial | super().get_changeform_initial_data(request)
+
+    def get_search_results(self, request, queryset, search_term):
+        match = ACCOUNT_KEY_RE.match(search_term)
+        if match and match.group(1).upper() in AccountType.values:
+            return queryset.filter(type=match.group(1).upper(), account_id=match.group(2)), False
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term.isdigit() and len(term) < 19:
+            results |= queryset.filter(number=int(term))
+        return results, may_have_duplicates
+
+    def save_model(self, request, obj, form, change):
+        actor, data = self.actor(request), form.cleaned_data
+        fraud_status = data.get("fraud_status") or None
+        with refusal():
+            if not change:
+                created = services.account_create(
+                    actor=actor,
+                    customer=data["customer"],
+                    type=data["type"],
+                    account_id=data["account_id"],
+                    name=data.get("name"),
+                    nickname=data.get("nickname"),
+                    status=data.get("status"),
+                    collections_status=data.get("collections_status"),
+                    access_policy=data.get("access_policy"),
+                    fraud_status=fraud_status,
+                    tenant_id=data.get("tenant_id"),
+                    domain=data.get("domain"),
+                    service_level=data.get("service_level"),
+                    parent_account_number=data.get("parent_account_number"),
+                    number=data.get("number"),
+                )
+                adopt(obj, created)
+                return
+            changed = set(form.changed_data)
+            updates = {field: data[field] for field in services.UPDATABLE_FIELDS if field in changed}
+            if updates:
+                services.account_update(account=obj, actor=actor, **updates)
+            if "customer" in changed:
+                services.account_move(account=obj, actor=actor, customer=data["customer"])
+            if changed & {"status", "access_policy"} or fraud_status:
+                services.account_status_change(
+                    account=obj,
+                    actor=actor,
+                    status=data["status"] if "status" in changed or fraud_status else None,
+                    access_policy=data["access_policy"] if "access_policy" in changed else None,
+                    fraud_status=fraud_status,
+                )
+            if "collections_status" in changed:
+                services.account_collections_status_change(
+                    account=obj, actor=actor, collections_status=data["collections_status"]
+                )
+            if "nickname" in changed:
+                services.account_nickname_change(account=obj, actor=actor, nickname=data["nickname"])
+        obj.refresh_from_db()
+
+    def save_formset(self, request, form, formset, change):
+        formset_applied(formset)
+        if formset.model is Metadata:
+            save_metadata_formset(request, formset)
+        elif formset.model is AccountContact:
+            save_contact_links(request, formset)
+        # The history inlines are read-only: nothing to save.
+
+    def delete_model(self, request, obj):
+        # No service deletes accounts: the trails are the record of what happened to them.
+        raise ServiceRefused("Accounts are not deleted; close them (status Closed) instead.")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Change status / access policy of selected accounts", permissions=["change"])
+    def change_status(self, request, queryset):
+        form, response = action_form(self, request, queryset, StatusForm, "Change status")
+        if form is None:
+            return response
+        data, actor = form.cleaned_data, self.actor(request)
+        _run_all(
+            self,
+            request,
+            queryset,
+            lambda account: services.account_status_change(
+                account=account,
+                actor=actor,
+                status=data["status"] or None,
+                access_policy=data["access_policy"] or None,
+                fraud_status=data["fraud_status"] or None,
+            ),
+            "Status changed on {count} account(s).",
+        )
+        return None
+
+    @admin.action(description="Change collections status of selected accounts", permissions=["change"])
+    def change_collections_status(self, request, queryset):
+        form, response = action_form(self, request, queryset, CollectionsForm, "Change collections status")
+        if form is None:
+            return response
+        actor, value = self.actor(request), form.cleaned_data["collections_status"]
+        _run_all(
+            self,
+            request,
+            queryset,
+            lambda account: services.account_collections_status_change(
+                account=account, actor=actor, collections_status=value
+            ),
+            "Collections status changed on {count} account(s).",
+        )
+        return None
+
+    @admin.action(description="Move selected accounts to another customer", permissions=["change"])
+    def move_to_customer(self, request, queryset):
+        form, response = action_form(self, request, queryset, CustomerChoiceForm, "Move to customer")
+        if form is None:
+            return response
+        actor, customer = self.actor(request), form.cleaned_data["customer"]
+        _run_all(
+            self,
+            request,
+            queryset,
+            lambda account: services.account_move(account=account, actor=actor, customer=customer),
+            f"{{count}} account(s) moved to {customer.rcn}.",
+        )
+        return None
+
+
+# --- customers --------------------------------------------------------------------------------------------------------
+
+
+class CustomerAccountInline(admin.TabularInline):
+    """A customer's accounts, as links; accounts are edited on their own pages."""
+
+    model = Account
+    fields = ("type", "account_id", "name", "nickname", "status", "collections_status")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CustomerAdminForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ("rcn", "name")
+
+
+@admin.register(Customer)
+class CustomerAdmin(ServiceAdmin):
+    """Customers: create and rename through the services; merge as an action."""
+
+    form = CustomerAdminForm
+    list_display = ("rcn", "name", "account_count", "implicit")
+    list_filter = ("implicit",)
+    search_fields = ("rcn", "name")
+    inlines = (CustomerAccountInline,)
+    actions = ("merge_into_customer",)
+
+    def get_queryset(self, request):
+        # A correlated subquery rather than a JOIN + GROUP BY: the page's count query can then drop it.
+        accounts = Account.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
+        count = Coalesce(Subquery(accounts.annotate(n=Count("pk")).values("n")), 0)
+        return super().get_queryset(request).annotate(account_count=count)
+
+    @admin.display(description="accounts", ordering="account_count")
+    def account_count(self, obj):
+        return obj.account_count
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("rcn", "implicit") if obj is not None else ("implicit",)
+
+    def save_model(self, request, obj, form, change):
+        with refusal():
+            if not change:
+                adopt(obj, services.customer_create(rcn=form.cleaned_data["rcn"], name=form.cleaned_data.get("name")))
+                return
+            if "name" in form.changed_data:
+                services.customer_rename(customer=obj, name=form.cleaned_data.get("name"))
+        obj.refresh_from_db()
+
+    @admin.action(description="Merge selected customers into another customer", permissions=["change"])
+    def merge_into_customer(self, request, queryset):
+        form, response = action_form(self, request, queryset, CustomerChoiceForm, "Merge into customer")
+        if form is None:
+            return response
+        actor, target = self.actor(request), form.cleaned_data["customer"]
+        _run_all(
+            self,
+            request,
+            queryset,
+            lambda source: services.customers_merge(source=source, target=target, actor=actor),
+            f"{{count}} customer(s) merged into {target.rcn}.",
+        )
+        return None
+
+
+# --- the trails on their own: searchable across accounts, never edited -----------------------------------------------
+
+
+class TrailAdmin(admin.ModelAdmin):
+    list_select_related = ("account",)
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(account__in=visible_accounts(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(TrailAdmin):
+    list_display = (
+        "account",
+        "date",
+        "status",
+        "collections_status",
+        "access_policy",
+        "fraud_status",
+        "username",
+        "usertype",
+    )
+    list_filter = ("status", "collections_status", "access_policy", "fraud_status", "usertype")
+    search_fields = ("account__account_id", "username")
+
+
+@admin.register(AccountHistory)
+class AccountHistoryAdmin(TrailAdmin):
+    list_display = (
+        "account",
+        "updated_date",
+        "change_type",
+        "rcn",
+        "account_status",
+        "collections_status",
+        "nickname",
+        "updated_by_username",
+        "updated_by_type",
+    )
+    list_filter = ("change_type", "updated_by_type")
+    search_fields = ("account__account_id", "rcn", "updated_by_username", "nickname")
+
+
+@admin.register(RCNChange)
+class RCNChangeAdmin(TrailAdmin):
+    list_display = ("account", "date", "change_type", "rcn", "username")
+    list_filter = ("change_type",)
+    search_fields = ("account__account_id", "rcn", "username")

@@ -1,0 +1,199 @@
+"""The accounts of the CMS API: the list, one account, and its three trails.
+
+Every query starts from `visible_accounts(request.user)`: an account outside the caller's view is
+404 exactly like a missing one, and so is everything under it (AccountResourceMixin, also used by
+the contacts and metadata views).
+"""
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from cmsportal.api import schema
+from cmsportal.api.filtering import apply_filterset
+from cmsportal.api.pagination import AccountPagination, OffsetPagination
+from cmsportal.api.views import CMSView
+from cmsportal.exchange.representations import (
+    account_history_to_dict,
+    account_to_dict,
+    rcn_change_to_dict,
+    status_change_to_dict,
+)
+from cmsportal.identity.access import visible_accounts
+
+from ..filtersets import AccountFilterSet
+from ..models import Account, AccountChangeType, AccountType
+from . import serializers as s
+
+ACCOUNT_FILTERS = ("accountType", "domain", "metadataKey", "metadataValue")
+
+
+class AccountResourceMixin:
+    """Resolves `{accountType}/{accountId}` of the path among the caller's visible accounts."""
+
+    def get_account(self) -> Account:
+        if not hasattr(self, "_account"):
+            account_type = self.kwargs["accountType"].upper()
+            account_id = self.kwargs["accountId"]
+            account = None
+            if account_type in AccountType.values:
+                account = (
+                    visible_accounts(self.request.user)
+                    .select_related("customer")
+                    .filter(type=account_type, account_id=account_id)
+                    .first()
+                )
+            if account is None:
+                raise NotFound(f"No customer account {account_type}/{account_id}.")
+            self._account = account
+        return self._account
+
+
+class AccountListView(CMSView):
+    xml_shape = s.ACCOUNTS
+    pagination = AccountPagination(filters=ACCOUNT_FILTERS)
+
+    @extend_schema(
+        operation_id="listCustomerAccounts",
+        summary="List customer accounts",
+        parameters=[
+            OpenApiParameter(
+                "accountType", str, enum=AccountType.values, description="Accounts of this type (400 if unknown)."
+            ),
+            OpenApiParameter("domain", str, description="Accounts with exactly this domain."),
+            OpenApiParameter("metadataKey", str, description="Accounts having this metadata key (403 if unreadable)."),
+            OpenApiParameter("metadataValue", str, description="...whose value is exactly this (needs metadataKey)."),
+            schema.marker("First account to list, `TYPE:ID` (need not exist); `last` with direction=backward."),
+            schema.LIMIT,
+            schema.OFFSET,
+            schema.DIRECTION,
+        ],
+        responses={200: s.AccountListSerializer, **schema.faults(400, 403)},
+    )
+    def get(self, request, **kwargs):
+        accounts = apply_filterset(
+            AccountFilterSet, request, ACCOUNT_FILTERS, visible_accounts(request.user).select_related("customer")
+        )
+        page = self.pagination.paginate(accounts, request)
+        return Response({"customerAccount": [s.account_item(request, a) for a in page.items], "link": page.links})
+
+
+class AccountDetailView(AccountResourceMixin, CMSView):
+    xml_shape = s.ACCOUNT
+
+    @extend_schema(
+        operation_id="getCustomerAccount",
+        summary="Get one customer account",
+        parameters=schema.ACCOUNT_PATH,
+        responses={200: s.AccountSerializer, **schema.faults()},
+    )
+    def get(self, request, **kwargs):
+        return Response(account_to_dict(self.get_account()))
+
+
+class AccountTrailView(AccountResourceMixin, CMSView):
+    """A trail of the account in the path, paged by limit/offset; subclasses name the trail."""
+
+    item_key = ""
+    filters = ()
+
+    def get_trail(self, account):
+        raise NotImplementedError
+
+    def represent(self, entry) -> dict:
+        raise NotImplementedError
+
+    def get(self, request, **kwargs):
+        page = OffsetPagination(self.filters).paginate(self.get_trail(self.get_account()), request)
+        data = {self.item_key: [self.represent(entry) for entry in page.items]}
+        if page.links:
+            data["link"] = page.links
+        return Response(data)
+
+
+TRAIL_PARAMETERS = [*schema.ACCOUNT_PATH, schema.LIMIT, schema.OFFSET]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="getCustomerAccountStatusHistory",
+        summary="Status changes of an account, newest first",
+        parameters=TRAIL_PARAMETERS,
+        responses={200: s.StatusHistorySerializer, **schema.faults(400)},
+    )
+)
+class StatusHistoryView(AccountTrailView):
+    xml_shape = s.STATUS_CHANGES
+    item_key = "statusChange"
+
+    def get_trail(self, account):
+        return account.status_changes.order_by("-date", "-id")
+
+    def represent(self, entry):
+        return status_change_to_dict(entry)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="getCustomerAccountStatusHistorySingular",
+        summary="Status changes of an account (the singular path the reference also prints)",
+    )
+)
+class StatusHistorySingularView(StatusHistoryView):
+    pass
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="getCustomerAccountCustomerHistory",
+        summary="RCN changes of an account (its owners), oldest first",
+        parameters=TRAIL_PARAMETERS,
+        responses={200: s.CustomerHistorySerializer, **schema.faults(400)},
+    )
+)
+class CustomerHistoryView(AccountTrailView):
+    xml_shape = s.RCN_CHANGES
+    item_key = "accountRCNChange"
+
+    def get_trail(self, account):
+        return account.rcn_changes.order_by("id")
+
+    def represent(self, entry):
+        return rcn_change_to_dict(entry)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="getCustomerAccountHistory",
+        summary="Account changes, oldest first",
+        parameters=[
+            *TRAIL_PARAMETERS,
+            OpenApiParameter(
+                "changeType",
+                str,
+                enum=AccountChangeType.values,
+                description="Only changes of this type (400 if unknown).",
+            ),
+        ],
+        responses={200: s.AccountHistorySerializer, **schema.faults(400)},
+    )
+)
+class AccountHistoryView(AccountTrailView):
+    xml_shape = s.ACCOUNT_HISTORY
+    item_key = "customerAccountHistory"
+    filters = ("changeType",)
+
+    def get_trail(self, account):
+        history = account.history.order_by("id")
+        change_type = self.request.GET.get("changeType", "").strip()
+        if change_type:
+            if change_type.upper() not in AccountChangeType.values:
+                raise ValidationError(
+                    {"changeType": f"Unknown changeType {change_type!r}; expected one of {AccountChangeType.values}."}
+                )
+            history = history.filter(change_type=change_type.upper())
+        return history
+
+    def represent(self, entry):
+        return account_history_to_dict(entry)

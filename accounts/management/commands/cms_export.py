@@ -1,0 +1,22 @@
+"""`manage.py cms_export FILE`: write every record as an exchange file (EXCHANGE.md); "-" writes stdout."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cmsportal.exchange import ExchangeError, export_file
+
+
+class Command(BaseCommand):
+    help = "Export every customer, account, contact, metadata entry and history record as a CMS exchange file."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help='output file; "-" writes stdout, a .gz suffix means gzip')
+
+    def handle(self, *args, file, **options):
+        # With the records on stdout, progress and the summary go to stderr.
+        console = self.stderr if file == "-" else self.stdout
+        try:
+            count = export_file(file, stdout=console)
+        except ExchangeError as exc:
+            raise CommandError(str(exc)) from None
+        target = file if file != "-" else "stdout"
+        console.write(f"Exported {count:,} records to {target}.", style_func=lambda text: text)

@@ -1,0 +1,145 @@
+"""Shared admin machinery: every admin save goes through the services, and a refusal is a message, never a 500.
+
+`ServiceAdmin.changeform_view`, `delete_view` and `changelist_view` (actions, bulk delete) run their
+changes in one transaction; when a service
+refuses (ValidationError, PermissionDenied), `refusal()` turns it into `ServiceRefused`, the whole
+request rolls back, and the page comes back with the reason as an error message. Model forms check
+what they can beforehand, so most refusals are ordinary form errors.
+
+`action_form()` renders the intermediate page of an admin action that needs input (a status, a
+target customer) and returns the bound, valid form once it is submitted.
+"""
+
+import contextlib
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+
+from cmsportal.identity.access import actor_for
+
+
+class ServiceRefused(Exception):
+    """A service said no; carries the human-readable reason."""
+
+
+def describe(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        if hasattr(error, "error_dict"):
+            return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
+        return " ".join(error.messages)
+    return str(error) or "You may not make this change."
+
+
+@contextlib.contextmanager
+def refusal():
+    """Turn a service's ValidationError/PermissionDenied into ServiceRefused."""
+    try:
+        yield
+    except (ValidationError, PermissionDenied) as error:
+        raise ServiceRefused(describe(error)) from error
+
+
+def adopt(obj, created) -> None:
+    """Make the admin's unsaved instance the row a service created, so the admin carries on with it."""
+    for field in type(created)._meta.concrete_fields:
+        if not getattr(field, "generated", False):
+            setattr(obj, field.attname, getattr(created, field.attname))
+    obj._state.adding = False
+    obj._state.db = created._state.db
+
+
+def formset_applied(formset) -> None:
+    """Tell the admin's change log what a formset applied through the services did (it reads these lists)."""
+    deleted = {id(form) for form in formset.deleted_forms}
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    for form in formset.initial_forms:
+        if id(form) in deleted:
+            formset.deleted_objects.append(form.instance)
+        elif form.has_changed():
+            formset.changed_objects.append((form.instance, form.changed_data))
+    for form in formset.extra_forms:
+        if id(form) not in deleted and form.has_changed():
+            formset.new_objects.append(form.instance)
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose saves call services; a refused save rolls back and shows the reason."""
+
+    def actor(self, request):
+        return actor_for(request.user)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as refused:
+            self.message_user(request, f"Not saved: {refused}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changelist_view(self, request, extra_context=None):
+        # Actions (bulk delete included) run here; they make their changes in one transaction.
+        try:
+            return super().changelist_view(request, extra_context)
+        except ServiceRefused as refused:
+            self.message_user(request, f"Nothing changed: {refused}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_queryset(self, request, queryset):
+        """Bulk delete: delete_model for each row (so the services run), all or none."""
+        with transaction.atomic():
+            for obj in queryset:
+                self.delete_model(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ServiceRefused as refused:
+            self.message_user(request, f"Not deleted: {refused}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A history trail: shown, never added to, changed or deleted here."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    classes = ["collapse"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def action_form(modeladmin, request, queryset, form_class: type[forms.Form], title: str):
+    """The intermediate page of an action: (form, None) when submitted and valid, else (None, response)."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            return form, None
+    else:
+        form = form_class()
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "form": form,
+        "queryset": queryset,
+        "action": request.POST.get("action"),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+        "select_across": request.POST.get("select_across", "0"),
+    }
+    return None, TemplateResponse(request, "admin/cms_action.html", context)

@@ -1,0 +1,64 @@
+"""Progress on a terminal: records processed and rate, on one line rewritten every half second."""
+
+import time
+
+from django.core.management.base import OutputWrapper
+
+INTERVAL = 0.5
+
+
+def is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+class Progress:
+    """Counts records; draws `\\r<verb> 123,456 records (52,000/s)` when `stream` is a terminal, else stays quiet."""
+
+    def __init__(self, stream, verb: str):
+        if isinstance(stream, OutputWrapper):
+            # OutputWrapper ends every write with a newline; the progress line rewrites itself with \r.
+            stream = stream._out
+        self.stream = stream if is_terminal(stream) else None
+        self.verb = verb
+        self.count = 0
+        self.started = time.monotonic()
+        self._next = self.started + INTERVAL
+        self._width = 0
+
+    def tick(self, count: int) -> None:
+        """Record that `count` records are done so far; redraws at most every INTERVAL seconds."""
+        self.count = count
+        if self.stream is None:
+            return
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + INTERVAL
+            self._draw(f"{self.verb} {count:,} records ({self.rate(now):,.0f}/s)")
+
+    def phase(self, text: str) -> None:
+        """Show what happens after the records are read (writing accounts, contacts...)."""
+        if self.stream is not None:
+            self._draw(f"{self.verb} {self.count:,} records: {text}")
+
+    def rate(self, now: float | None = None) -> float:
+        elapsed = (now or time.monotonic()) - self.started
+        return self.count / elapsed if elapsed > 0 else 0.0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def close(self) -> None:
+        """Clear the progress line so the caller's summary starts on a clean line."""
+        if self.stream is not None and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+
+    def _draw(self, text: str) -> None:
+        padding = " " * max(0, self._width - len(text))
+        self._width = len(text)
+        self.stream.write("\r" + text + padding)
+        self.stream.flush()

@@ -1,0 +1,125 @@
+"""Administration of identity."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+
+from cmsportal.identity import services
+from cmsportal.identity.models import ApiKey, TenantGrant, Token
+
+# Tokens and API keys. Secrets are shown once, on the page that issues them, and never stored:
+# the admin sees prefixes and dates, never a hash or a key.
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Issue API keys for users (the key is shown once, on the page after saving), list and revoke them."""
+
+    list_display = ("name", "user", "prefix", "created", "last_used", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created")
+    list_select_related = ("user",)
+    search_fields = ("name", "prefix", "user__username")
+    raw_id_fields = ("user",)
+    actions = ["revoke_keys"]
+    issued_template = "admin/identity/apikey/issued.html"
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("user", "name")
+        return ("user", "name", "prefix", "created", "last_used", "revoked_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("user", "prefix", "created", "last_used", "revoked_at")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            return form
+        issuer = request.user
+
+        class IssueForm(form):
+            def clean_user(self):
+                user = self.cleaned_data["user"]
+                if not services.can_issue_apikey(issuer, user):
+                    raise ValidationError("Only a superuser may issue an API key for another member of staff.")
+                return user
+
+        return IssueForm
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        _, plaintext = services.apikey_issue(obj.user, obj.name, instance=obj)
+        # Kept on this request only, for the page that shows it; it never reaches a session or a cookie.
+        request._cms_issued_api_key = plaintext
+
+    def response_add(self, request, obj, post_url_continue=None):
+        plaintext = getattr(request, "_cms_issued_api_key", None)
+        if plaintext is None:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request,
+            f"API key “{obj}” issued for {obj.user}. Copy it now: it will not be shown again.",
+            messages.SUCCESS,
+        )
+        response = TemplateResponse(
+            request,
+            self.issued_template,
+            {**self.admin_site.each_context(request), "opts": self.opts, "key": obj, "plaintext": plaintext},
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
+    def revoke_keys(self, request, queryset):
+        revoked = 0
+        for key in queryset.filter(revoked_at__isnull=True):
+            services.apikey_revoke(key)
+            revoked += 1
+        self.message_user(request, f"{revoked} API key(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(Token)
+class TokenAdmin(admin.ModelAdmin):
+    """Tokens issued by POST /v2.0/tokens: read-only, with a revoke action."""
+
+    list_display = ("user", "authenticated_by", "created", "expires", "last_used", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    fields = ("user", "authenticated_by", "created", "expires", "last_used", "revoked_at")
+    readonly_fields = fields
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("identity.change_token")
+
+    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
+    def revoke_tokens(self, request, queryset):
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            services.token_revoke(token)
+            revoked += 1
+        self.message_user(request, f"{revoked} token(s) revoked.", messages.SUCCESS)
+
+
+# Tenant grants: which tenants' accounts a user may see (users with the global view permission see all).
+
+
+@admin.register(TenantGrant)
+class TenantGrantAdmin(admin.ModelAdmin):
+    """Grant users the accounts of a tenant; search by username or tenant id."""
+
+    list_display = ("user", "tenant_id")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email", "tenant_id")
+    autocomplete_fields = ("user",)

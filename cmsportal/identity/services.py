@@ -1,0 +1,202 @@
+"""Tokens and API keys: issue, check, revoke.
+
+Secrets are random values from `secrets`, handed out once and stored only as SHA-256 hex digests. A
+256-bit random secret needs no slow hash: nobody can guess one from its digest, and looking a digest
+up through a unique index tells a timing observer nothing about any stored secret.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.db import transaction
+
+from cmsportal import dates
+from cmsportal.identity.access import can_view_all
+from cmsportal.identity.models import ApiKey, Token
+
+PASSWORD = "PASSWORD"  # noqa: S105 (how a token was earned, not a secret)
+APIKEY = "APIKEY"
+
+# How often `last_used` is written back: often enough to be useful, rarely enough that reads stay reads.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# Compared against when no API key matches, so that a miss costs what a hit costs.
+_DUMMY_DIGEST = hashlib.sha256(b"cmsportal: no such key").hexdigest()
+
+
+def digest(secret: str) -> str:
+    """The stored form of a token or API key: its SHA-256 hex digest."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def token_lifetime() -> timedelta:
+    return timedelta(seconds=settings.CMS_TOKEN_LIFETIME)
+
+
+# Tokens
+
+
+def token_issue(user, authenticated_by: list[str] | tuple[str, ...]) -> tuple[Token, str]:
+    """Issue a token for `user`; returns the saved row and the token, which is not stored and cannot be shown again."""
+    plaintext = secrets.token_urlsafe(32)
+    issued = dates.now()
+    token = Token.objects.create(
+        user=user,
+        key_hash=digest(plaintext),
+        created=issued,
+        expires=issued + token_lifetime(),
+        authenticated_by=list(authenticated_by),
+    )
+    return token, plaintext
+
+
+def token_lookup(plaintext: str) -> Token | None:
+    """The valid token `plaintext` names (with its user), or None if unknown, expired, revoked or its user inactive.
+
+    Records when the token was last used, at most once a minute.
+    """
+    if not plaintext or not isinstance(plaintext, str):
+        return None
+    token = Token.objects.select_related("user").filter(key_hash=digest(plaintext)).first()
+    moment = dates.now()
+    if token is None or not token.is_valid_at(moment) or not token.user.is_active:
+        return None
+    if token.last_used is None or moment - token.last_used >= LAST_USED_RESOLUTION:
+        Token.objects.filter(pk=token.pk).update(last_used=moment)
+        token.last_used = moment
+    return token
+
+
+def token_authenticate(plaintext: str):
+    """The user a valid token belongs to, or None (unknown, expired, revoked, or the user is inactive)."""
+    token = token_lookup(plaintext)
+    return token.user if token else None
+
+
+def token_find(plaintext: str) -> Token | None:
+    """The token `plaintext` names if it can still be used (not revoked, not expired), else None."""
+    if not plaintext or not isinstance(plaintext, str):
+        return None
+    token = Token.objects.select_related("user").filter(key_hash=digest(plaintext)).first()
+    if token is None or not token.is_valid_at(dates.now()):
+        return None
+    return token
+
+
+def token_revoke(token: Token) -> Token:
+    """Revoke `token` now; revoking a revoked token changes nothing."""
+    if token.revoked_at is None:
+        token.revoked_at = dates.now()
+        Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=token.revoked_at)
+    return token
+
+
+def can_revoke_token(user, token: Token) -> bool:
+    """Anyone may revoke their own token; only staff may revoke someone else's."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return token.user_id == user.pk or user.is_staff
+
+
+def tokens_purge_expired(older_than: timedelta = timedelta(0)) -> int:
+    """Delete tokens that expired (or were revoked) more than `older_than` ago; returns how many."""
+    cutoff = dates.now() - older_than
+    deleted, _ = Token.objects.filter(expires__lte=cutoff).delete()
+    revoked, _ = Token.objects.filter(revoked_at__lte=cutoff).delete()
+    return deleted + revoked
+
+
+# API keys
+
+
+def apikey_issue(user, name: str, *, instance: ApiKey | None = None) -> tuple[ApiKey, str]:
+    """Issue an API key for `user`; returns the saved row and the key, which is not stored and cannot be shown again.
+
+    `instance` lets a form save the unsaved row it built (the admin does); otherwise a new row is created.
+    """
+    key = instance if instance is not None else ApiKey()
+    key.user = user
+    key.name = name
+    with transaction.atomic():
+        plaintext = secrets.token_urlsafe(32)
+        key.prefix = plaintext[: ApiKey.PREFIX_LENGTH]
+        key.key_hash = digest(plaintext)
+        key.created = dates.now()
+        key.last_used = None
+        key.revoked_at = None
+        key.save()
+    return key, plaintext
+
+
+def can_issue_apikey(issuer, user) -> bool:
+    """Whether `issuer` may issue an API key for `user`.
+
+    A key lets its holder act as `user`, so only superusers issue keys for other members of staff or for
+    superusers; anyone allowed to issue keys may issue them for themselves and for customers' users.
+    """
+    if not (issuer and issuer.is_active):
+        return False
+    if issuer.is_superuser or issuer.pk == user.pk:
+        return True
+    return not (user.is_staff or user.is_superuser)
+
+
+def apikey_revoke(key: ApiKey) -> ApiKey:
+    """Revoke `key` now; revoking a revoked key changes nothing."""
+    if key.revoked_at is None:
+        key.revoked_at = dates.now()
+        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=key.revoked_at)
+    return key
+
+
+def apikey_check(username: str, plaintext: str):
+    """The active user named `username` if `plaintext` is one of their unrevoked API keys, else None.
+
+    One indexed query whatever the outcome, and one constant-time comparison of digests whether or not a
+    key matched, so a wrong username and a wrong key cost the same.
+    """
+    if not isinstance(username, str) or not isinstance(plaintext, str) or not plaintext:
+        return None
+    supplied = digest(plaintext)
+    key = ApiKey.objects.select_related("user").filter(key_hash=supplied, revoked_at__isnull=True).first()
+    stored = key.key_hash if key is not None else _DUMMY_DIGEST
+    owner = key.user.get_username() if key is not None else ""
+    digest_ok = hmac.compare_digest(stored, supplied)
+    owner_ok = hmac.compare_digest(owner.encode(), username.encode("utf-8", "surrogatepass"))
+    if not (key is not None and digest_ok and owner_ok and key.user.is_active):
+        return None
+    moment = dates.now()
+    if key.last_used is None or moment - key.last_used >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used=moment)
+    return key.user
+
+
+def password_check(request, username: str, password: str):
+    """The active user these credentials name, or None.
+
+    Django's ModelBackend runs the password hasher even for unknown users, so the time taken does not
+    tell whether the username exists.
+    """
+    if not isinstance(username, str) or not isinstance(password, str):
+        return None
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        return None
+    return user
+
+
+def user_roles(user) -> list[str]:
+    """Role names shown in the identity response: `staff` or `customer`, then the user's groups."""
+    roles = ["staff" if can_view_all(user) else "customer"]
+    roles.extend(name for name in user.groups.order_by("name").values_list("name", flat=True) if name not in roles)
+    return roles
+
+
+def user_by_username(username: str):
+    """The user with this username, or None."""
+    User = get_user_model()
+    return User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()

@@ -1,0 +1,344 @@
+"""Shared machinery of the staff pages: what a user may see, keyset pagination, bounded counts, CSV export.
+
+Every list page works the same way on a table of ten rows or ten million: it orders by a whitelisted
+sort key backed by an index, pages by the key of the last row seen (never OFFSET), counts at most
+COUNT_CAP + 1 rows, and streams CSV in keyset batches.
+"""
+
+import base64
+import csv
+import json
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.http import Http404, StreamingHttpResponse
+
+from accounts.models import Customer, RCNChange, RCNChangeType
+from cmsportal.identity.access import can_view_all, visible_accounts
+from contacts.models import AccountContact, Contact
+
+PAGE_SIZE = 50
+COUNT_CAP = 1000
+CSV_BATCH = 1000
+
+
+def visible_customers(user) -> QuerySet:
+    """Customers `user` may see: all for global viewers, else those owning a visible account."""
+    if can_view_all(user):
+        return Customer.objects.all()
+    return Customer.objects.filter(Exists(visible_accounts(user).filter(customer=OuterRef("pk"))))
+
+
+def visible_contacts(user) -> QuerySet:
+    """Contacts `user` may see: all for global viewers, else those on a visible account."""
+    if can_view_all(user):
+        return Contact.objects.all()
+    links = AccountContact.objects.filter(contact=OuterRef("pk"), account__in=visible_accounts(user))
+    return Contact.objects.filter(Exists(links))
+
+
+def get_visible_or_404(queryset: QuerySet, **lookup):
+    obj = queryset.filter(**lookup).first()
+    if obj is None:
+        raise Http404("Not found")
+    return obj
+
+
+def merged_into(user, rcn: str) -> str | None:
+    """The RCN a merged-away customer was merged into, read from the MERGE rows of the accounts it owned."""
+    owned = list(
+        RCNChange.objects.filter(rcn=rcn, account__in=visible_accounts(user)).values_list("account_id", "id")[:50]
+    )
+    if not owned:
+        return None
+    merge = (
+        RCNChange.objects.filter(
+            change_type=RCNChangeType.MERGE, account_id__in={a for a, _ in owned}, id__gt=min(i for _, i in owned)
+        )
+        .exclude(rcn=rcn)
+        .order_by("id")
+        .first()
+    )
+    return merge.rcn if merge else None
+
+
+# --- keyset pagination ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A whitelisted ordering: `fields` end with a unique column so every row has one position."""
+
+    label: str
+    fields: tuple[str, ...]
+    nullable: frozenset = field(default_factory=frozenset)
+
+
+def encode_cursor(values) -> str:
+    raw = json.dumps(list(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str, width: int) -> list | None:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        values = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(values, list) or len(values) != width:
+        return None
+    if not all(v is None or isinstance(v, str | int) and not isinstance(v, bool) for v in values):
+        return None
+    return values
+
+
+def _ordering(key: SortKey, up: bool):
+    """`up` is ascending with NULLs last; its exact reverse is descending with NULLs first."""
+    if up:
+        return [F(name).asc(nulls_last=True) for name in key.fields]
+    return [F(name).desc(nulls_first=True) for name in key.fields]
+
+
+def _after(key: SortKey, values, up: bool) -> Q:
+    """Rows strictly after `values` in the `up` (or reversed) order, as one lexicographic condition."""
+    condition = Q(pk__in=[])
+    equal = Q()
+    for name, value in zip(key.fields, values, strict=True):
+        if value is None:
+            beyond = Q(pk__in=[]) if up else Q(**{f"{name}__isnull": False})
+            same = Q(**{f"{name}__isnull": True})
+        else:
+            beyond = Q(**{f"{name}__gt": value}) if up else Q(**{f"{name}__lt": value})
+            if up and name in key.nullable:
+                beyond |= Q(**{f"{name}__isnull": True})
+            same = Q(**{name: value})
+        condition |= equal & beyond
+        equal &= same
+    return condition
+
+
+def keyset_values(obj, key: SortKey) -> list:
+    return [getattr(obj, name) for name in key.fields]
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def keyset_page(queryset: QuerySet, key: SortKey, descending: bool, after=None, before=None, size=PAGE_SIZE) -> Page:
+    """One page of `queryset` in sort order, after (or before) the row whose key values a cursor holds."""
+    up = not descending
+    cursor = before if before is not None else after
+    backwards = before is not None
+    travel_up = up != backwards
+    qs = queryset.order_by(*_ordering(key, travel_up))
+    if cursor is not None:
+        qs = qs.filter(_after(key, cursor, travel_up))
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    first = encode_cursor(keyset_values(rows[0], key)) if rows else None
+    last = encode_cursor(keyset_values(rows[-1], key)) if rows else None
+    if backwards:
+        return Page(rows, next_cursor=last, prev_cursor=first if more else None)
+    return Page(rows, next_cursor=last if more else None, prev_cursor=first if cursor is not None else None)
+
+
+def iterate_keyset(queryset: QuerySet, key: SortKey, descending: bool, batch=CSV_BATCH):
+    """Every row of `queryset` in sort order, fetched in keyset batches: constant memory on any size."""
+    up = not descending
+    ordered = queryset.order_by(*_ordering(key, up))
+    cursor = None
+    while True:
+        qs = ordered if cursor is None else ordered.filter(_after(key, cursor, up))
+        rows = list(qs[:batch])
+        yield from rows
+        if len(rows) < batch:
+            return
+        cursor = keyset_values(rows[-1], key)
+
+
+# --- counts --------------------------------------------------------------------------------------
+
+
+def bounded_count(queryset: QuerySet, filtered: bool) -> str:
+    """ "1,234" when exact (up to COUNT_CAP); beyond it "1,000+", or "about N" from the planner's estimate
+    when the list is a whole table on PostgreSQL. Never counts more than COUNT_CAP + 1 rows."""
+    count = queryset.order_by()[: COUNT_CAP + 1].count()
+    if count <= COUNT_CAP:
+        return f"{count:,}"
+    if not filtered and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [queryset.model._meta.db_table])
+            row = cursor.fetchone()
+        if row and row[0] and row[0] > COUNT_CAP:
+            return f"about {row[0]:,}"
+    return f"{COUNT_CAP:,}+"
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+def apply_filterset(filterset) -> tuple[QuerySet | None, list[str]]:
+    """The filtered queryset, or None and the messages that explain why the filters were refused."""
+    fields = filterset.form.fields
+
+    def labelled(errors: dict) -> list[str]:
+        return [
+            f"{fields[name].label if name in fields else name}: {error}"
+            for name, messages in errors.items()
+            for error in messages
+        ]
+
+    if not filterset.is_valid():
+        return None, labelled(filterset.errors)
+    try:
+        qs = filterset.qs
+        # Filter methods raise lazily; evaluate the SQL now so errors surface here, not mid-template.
+        str(qs.query)
+    except ValidationError as exc:
+        return None, labelled(exc.message_dict) if hasattr(exc, "error_dict") else list(exc.messages)
+    except PermissionDenied as exc:
+        return None, [str(exc) or "You may not filter on that."]
+    return qs, []
+
+
+def is_filtered(filterset) -> bool:
+    return any(value not in (None, "") for value in filterset.form.cleaned_data.values())
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def safe_cell(value) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+def csv_response(filename: str, header: list[str], rows, row_values) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([safe_cell(v) for v in row_values(row)])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- actions -------------------------------------------------------------------------------------
+
+
+def run_action(request, *, form, title: str, subject, cancel_url: str, describe, perform, danger: bool = False):
+    """The two-step flow of every staff action: form, confirmation page, then the service call.
+
+    GET shows the form; a valid POST shows what will happen with a Confirm button (works without
+    JavaScript); a POST with confirm=yes calls `perform(cleaned_data)`, which returns
+    (success message, URL to go to). Validation errors of the service land in the form; a policy
+    refusal becomes a message on the record's page.
+    """
+    from django.contrib import messages
+    from django.shortcuts import redirect, render
+
+    context = {"form": form, "title": title, "subject": subject, "cancel_url": cancel_url, "danger": danger}
+    if request.method == "POST" and form.is_valid():
+        if request.POST.get("confirm") == "yes":
+            try:
+                message, url = perform(form.cleaned_data)
+            except PermissionDenied as exc:
+                messages.error(request, str(exc) or "You may not make this change.")
+                return redirect(cancel_url)
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for name, errors in exc.message_dict.items():
+                        form.add_error(name if name in form.fields else None, errors)
+                else:
+                    form.add_error(None, exc.messages)
+            else:
+                messages.success(request, message)
+                return redirect(url)
+        else:
+            context["confirming"] = True
+            context["changes"] = describe(form.cleaned_data)
+    return render(request, "action.html", context)
+
+
+# --- list pages ----------------------------------------------------------------------------------
+
+
+def sort_from(request, sort_keys: dict) -> tuple[str, bool]:
+    """The requested whitelisted sort key and whether it is descending; the first key otherwise."""
+    raw = request.GET.get("sort", "")
+    descending = raw.startswith("-")
+    name = raw.lstrip("-")
+    if name not in sort_keys:
+        return next(iter(sort_keys)), False
+    return name, descending
+
+
+def list_page(request, *, filterset, sort_keys: dict, template: str, extra=None, prepare=None):
+    """Render a browse list: filter form, capped count, sortable columns, keyset pages."""
+    from django.shortcuts import render
+
+    sort, descending = sort_from(request, sort_keys)
+    key = sort_keys[sort]
+    qs, errors = apply_filterset(filterset)
+    context = {
+        "filter": filterset,
+        "errors": errors,
+        "sort": sort,
+        "descending": descending,
+        "sort_keys": sort_keys,
+        "rows": [],
+        "count": "0",
+    }
+    if qs is not None:
+        after = decode_cursor(request.GET["after"], len(key.fields)) if request.GET.get("after") else None
+        before = decode_cursor(request.GET["before"], len(key.fields)) if request.GET.get("before") else None
+        try:
+            page = keyset_page(qs, key, descending, after=after, before=before, size=PAGE_SIZE)
+        except (ValueError, TypeError, ValidationError):
+            # A cursor whose values do not fit the columns was not made here: start from the top.
+            page = keyset_page(qs, key, descending, size=PAGE_SIZE)
+        rows = page.rows
+        if prepare:
+            rows = prepare(rows)
+        context.update(
+            rows=rows,
+            next_cursor=page.next_cursor,
+            prev_cursor=page.prev_cursor,
+            # A tenant user's list is never the whole table, whatever the filters.
+            count=bounded_count(qs, is_filtered(filterset) or not can_view_all(request.user)),
+        )
+    context.update(extra or {})
+    return render(request, template, context)
+
+
+def list_export(request, *, filterset, sort_keys: dict, filename: str, header: list[str], row_values):
+    """CSV of exactly the filtered list, in the list's order, streamed in keyset batches."""
+    from django.http import HttpResponseBadRequest
+
+    sort, descending = sort_from(request, sort_keys)
+    qs, errors = apply_filterset(filterset)
+    if qs is None:
+        return HttpResponseBadRequest("; ".join(errors), content_type="text/plain; charset=utf-8")
+    return csv_response(filename, header, iterate_keyset(qs, sort_keys[sort], descending, batch=CSV_BATCH), row_values)

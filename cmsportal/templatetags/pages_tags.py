@@ -1,0 +1,78 @@
+"""Template helpers of the staff pages: links that keep the list's filters, sort headers, badges."""
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+BADGE_TONES = {
+    "Active": "ok",
+    "CURRENT": "ok",
+    "FULL": "ok",
+    "ACCEPT": "ok",
+    "Pending Approval": "warn",
+    "PENDING_APPROVAL": "warn",
+    "DELINQUENT_LEVEL_1": "warn",
+    "Delinquent": "bad",
+    "DELINQUENT_LEVEL_2": "bad",
+    "DELINQUENT_LEVEL_3": "bad",
+    "Suspended": "bad",
+    "SUSPENDED": "bad",
+    "REJECT": "bad",
+    "WRITTEN_OFF": "bad",
+    "Closed": "muted",
+}
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with `changes` applied (None removes a parameter); paging restarts."""
+    params = context["request"].GET.copy()
+    for name in ("after", "before"):
+        params.pop(name, None)
+    for name, value in changes.items():
+        params.pop(name, None)
+        if value not in (None, ""):
+            params[name] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, name, label):
+    """A column header that sorts by `name`, announcing the current order to assistive technology."""
+    current, descending = context.get("sort"), context.get("descending")
+    if name not in context.get("sort_keys", {}):
+        return format_html('<th scope="col">{}</th>', label)
+    active = current == name
+    target = f"-{name}" if active and not descending else name
+    href = query_with(context, sort=target)
+    aria = ("descending" if descending else "ascending") if active else "none"
+    arrow = ("▼" if descending else "▲") if active else "↕"
+    return format_html(
+        '<th scope="col" aria-sort="{}"><a href="{}" data-testid="sort-{}">{} '
+        '<span aria-hidden="true">{}</span></a></th>',
+        aria,
+        href,
+        name,
+        label,
+        arrow,
+    )
+
+
+@register.filter
+def tone(value):
+    """The colour family of a status-like value: ok, warn, bad, muted or neutral."""
+    return BADGE_TONES.get(value, "neutral")
+
+
+@register.filter
+def tel_href(phone):
+    """A tel: link target: the digits, with the leading + of an international number kept."""
+    digits = phone.digits or ""
+    return f"tel:+{digits}" if phone.number.strip().startswith("+") else f"tel:{digits}"
+
+
+@register.inclusion_tag("includes/copy.html")
+def copy_button(value, label=""):
+    return {"value": value, "label": label or value}

@@ -1,0 +1,39 @@
+"""Metadata in the CMS API: XML shapes, the PUT body, and the OpenAPI description."""
+
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError
+
+from cmsportal.api.renderers import METADATA_NS, Element, KeyedEntries, KeyedEntry
+
+METADATA = KeyedEntries("metadata", "metadata", "meta")
+META = KeyedEntry("meta", "meta")
+METADATA_DETAIL = Element("metadataDetail", ns=METADATA_NS)
+
+
+def meta_value(data) -> str:
+    """The value of a PUT body, `{"meta": {"<any name>": "value"}}` (the path names the key); 400 otherwise."""
+    meta = data.get("meta") if isinstance(data, dict) else None
+    if not isinstance(meta, dict) or len(meta) != 1:
+        raise ParseError('The body must be {"meta": {"<key>": "<value>"}} with exactly one entry.')
+    (value,) = meta.values()
+    if not isinstance(value, str):
+        raise ParseError("A metadata value is a string.")
+    return value
+
+
+# OpenAPI descriptions.
+class MetadataSerializer(serializers.Serializer):
+    metadata = serializers.DictField(child=serializers.CharField(), help_text="Key to value, readable keys only.")
+
+
+class MetaSerializer(serializers.Serializer):
+    meta = serializers.DictField(child=serializers.CharField(), help_text="One entry: key to value.")
+
+
+class MetadataDetailSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    value = serializers.CharField()
+    createdBy = serializers.CharField(required=False)
+    createdDate = serializers.DateTimeField(required=False)
+    lastUpdatedBy = serializers.CharField(required=False)
+    lastUpdatedDate = serializers.DateTimeField(required=False)

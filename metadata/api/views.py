@@ -1,0 +1,108 @@
+"""The metadata of an account in the CMS API: list, one entry, its detail, and the two writes.
+
+Read-restricted namespaces the caller may not read are left out of the list and are 403 when named
+(checked before existence, so a 404 never reveals an unreadable key). Writes go through
+metadata/services.py, which enforces the namespace policy.
+"""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+
+from accounts.api.views import AccountResourceMixin
+from cmsportal.api import schema
+from cmsportal.api.views import CMSView
+from cmsportal.exchange.representations import metadata_detail_to_dict
+from cmsportal.identity.access import actor_for
+
+from ..models import Metadata, namespace_of
+from ..services import can_read_namespace, metadata_delete, metadata_set, readable_metadata
+from . import serializers as s
+
+KEY_PATH = [
+    *schema.ACCOUNT_PATH,
+    OpenApiParameter("key", str, OpenApiParameter.PATH, description="A metadata key, `namespace:name`."),
+]
+
+
+class MetadataListView(AccountResourceMixin, CMSView):
+    xml_shape = s.METADATA
+
+    @extend_schema(
+        operation_id="listMetadata",
+        summary="All metadata of an account the caller may read",
+        parameters=schema.ACCOUNT_PATH,
+        responses={200: s.MetadataSerializer, **schema.faults()},
+    )
+    def get(self, request, **kwargs):
+        entries = readable_metadata(self.get_account(), request.user).order_by("key").values_list("key", "value")
+        return Response({"metadata": dict(entries)})
+
+
+class MetadataEntryMixin(AccountResourceMixin):
+    def get_entry(self) -> Metadata:
+        """The entry named in the path: 403 if its namespace is unreadable, 404 if absent."""
+        account, key = self.get_account(), self.kwargs["key"]
+        namespace = namespace_of(key)
+        if not can_read_namespace(self.request.user, namespace):
+            raise PermissionDenied(f"You may not read metadata in the namespace {namespace!r}.")
+        entry = Metadata.objects.filter(account=account, key=key).first()
+        if entry is None:
+            raise NotFound(f"No metadata {key!r} on {account.key}.")
+        return entry
+
+
+class MetadataKeyView(MetadataEntryMixin, CMSView):
+    xml_shape = s.META
+
+    @extend_schema(
+        operation_id="getMetadata",
+        summary="One metadata entry",
+        parameters=KEY_PATH,
+        responses={200: s.MetaSerializer, **schema.faults(403)},
+    )
+    def get(self, request, **kwargs):
+        entry = self.get_entry()
+        return Response({"meta": {entry.key: entry.value}})
+
+    @extend_schema(
+        operation_id="setMetadata",
+        summary="Create or replace one metadata entry",
+        parameters=KEY_PATH,
+        request=s.MetaSerializer,
+        examples=[OpenApiExample("JSON body", value={"meta": {"name": "Some Value"}}, request_only=True)],
+        responses={204: None, **schema.faults(400, 403, 415)},
+    )
+    def put(self, request, **kwargs):
+        account = self.get_account()
+        value = s.meta_value(request.data)
+        metadata_set(account=account, key=kwargs["key"], value=value, actor=actor_for(request.user), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="deleteMetadata",
+        summary="Delete one metadata entry",
+        parameters=KEY_PATH,
+        responses={204: None, **schema.faults(400, 403)},
+    )
+    def delete(self, request, **kwargs):
+        account, key = self.get_account(), kwargs["key"]
+        try:
+            metadata_delete(account=account, key=key, actor=actor_for(request.user), user=request.user)
+        except Metadata.DoesNotExist:
+            raise NotFound(f"No metadata {key!r} on {account.key}.") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MetadataDetailView(MetadataEntryMixin, CMSView):
+    xml_shape = s.METADATA_DETAIL
+
+    @extend_schema(
+        operation_id="getMetadataDetail",
+        summary="One metadata entry with who created and last changed it, and when",
+        parameters=KEY_PATH,
+        responses={200: s.MetadataDetailSerializer, **schema.faults(403)},
+    )
+    def get(self, request, **kwargs):
+        return Response(metadata_detail_to_dict(self.get_entry()))

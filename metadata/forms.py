@@ -1,0 +1,24 @@
+"""Forms of the staff pages' metadata actions; keys are checked by validate_key, policy by the services."""
+
+from django import forms
+
+from .models import KEY_MAX_LENGTH, validate_key
+
+
+class MetadataForm(forms.Form):
+    key = forms.CharField(
+        label="Key",
+        max_length=KEY_MAX_LENGTH,
+        validators=[validate_key],
+        help_text="namespace:name, for example support:tier.",
+    )
+    value = forms.CharField(label="Value", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, key_fixed=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if key_fixed:
+            self.fields["key"].widget.attrs["readonly"] = True
+
+
+class MetadataDeleteForm(forms.Form):
+    key = forms.CharField(label="Key", max_length=KEY_MAX_LENGTH, validators=[validate_key], widget=forms.HiddenInput)

@@ -1,0 +1,155 @@
+/* cmsportal staff pages: search suggestions (ARIA combobox), the "/" shortcut, copy buttons.
+   Everything here is an enhancement: without JavaScript the search form submits to the results page. */
+(function () {
+  "use strict";
+
+  function setupCombobox(form) {
+    var input = form.querySelector('input[role="combobox"]');
+    var list = document.getElementById(input.getAttribute("aria-controls"));
+    var url = form.getAttribute("data-suggest-url");
+    var timer = null;
+    var controller = null;
+    var active = -1;
+    var lastQuery = null;
+
+    function options() {
+      return Array.prototype.slice.call(list.querySelectorAll('a[role="option"]'));
+    }
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+    function open() {
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+    function highlight(index) {
+      var opts = options();
+      if (!opts.length) return;
+      if (index < 0) index = opts.length - 1;
+      if (index >= opts.length) index = 0;
+      opts.forEach(function (o, i) { o.setAttribute("aria-selected", i === index ? "true" : "false"); });
+      active = index;
+      input.setAttribute("aria-activedescendant", opts[index].id);
+      opts[index].scrollIntoView({ block: "nearest" });
+    }
+    function fetchSuggestions() {
+      var q = input.value.trim();
+      if (q === lastQuery) { if (q) open(); return; }
+      lastQuery = q;
+      if (!q) { list.innerHTML = ""; close(); return; }
+      if (controller) controller.abort();
+      controller = "AbortController" in window ? new AbortController() : null;
+      fetch(url + "?q=" + encodeURIComponent(q), {
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch" },
+        signal: controller ? controller.signal : undefined
+      }).then(function (response) {
+        // A redirect means the session ended (sign-in page): never show that page as suggestions.
+        if (!response.ok || response.redirected) throw new Error(response.status);
+        return response.text();
+      }).then(function (html) {
+        if (input.value.trim() !== q) return;
+        list.innerHTML = html;  // server-rendered and escaped by the template engine
+        active = -1;
+        input.removeAttribute("aria-activedescendant");
+        open();
+      }).catch(function () { /* network hiccup or aborted: the form still works */ });
+    }
+
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(fetchSuggestions, 180);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        if (list.hidden) { lastQuery = null; fetchSuggestions(); return; }
+        highlight(active + 1);
+      } else if (event.key === "ArrowUp") {
+        if (list.hidden) return;
+        event.preventDefault();
+        highlight(active - 1);
+      } else if (event.key === "Enter") {
+        var opts = options();
+        if (!list.hidden && active >= 0 && opts[active]) {
+          event.preventDefault();
+          window.location.href = opts[active].href;
+        }
+      } else if (event.key === "Escape") {
+        if (!list.hidden) { event.preventDefault(); close(); }
+        else if (input.value) { input.value = ""; lastQuery = null; }
+      }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+    input.addEventListener("focus", function () { if (input.value.trim() && list.innerHTML) open(); });
+    list.addEventListener("mousedown", function (event) { event.preventDefault(); });
+  }
+
+  function setupCopy() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest(".copy-btn") : null;
+      if (!button) return;
+      var value = button.getAttribute("data-copy");
+      var done = function () {
+        button.classList.add("copied");
+        var label = button.getAttribute("aria-label");
+        button.setAttribute("aria-label", "Copied " + value);
+        announce("Copied " + value);
+        setTimeout(function () { button.classList.remove("copied"); button.setAttribute("aria-label", label); }, 1600);
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(value).then(done, function () { fallbackCopy(value); done(); });
+      } else {
+        fallbackCopy(value);
+        done();
+      }
+    });
+  }
+  function fallbackCopy(value) {
+    var area = document.createElement("textarea");
+    area.value = value;
+    area.setAttribute("readonly", "");
+    area.style.position = "absolute";
+    area.style.left = "-9999px";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } catch (e) { /* nothing more to try */ }
+    document.body.removeChild(area);
+  }
+  var live;
+  function announce(text) {
+    if (!live) {
+      live = document.createElement("div");
+      live.className = "visually-hidden";
+      live.setAttribute("role", "status");
+      live.setAttribute("aria-live", "polite");
+      live.setAttribute("data-testid", "announcer");
+      document.body.appendChild(live);
+    }
+    live.textContent = text;
+  }
+
+  function setupSlash() {
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+      var target = event.target;
+      var tag = target && target.tagName;
+      if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable)) return;
+      var box = document.getElementById("home-search") || document.getElementById("site-search");
+      if (box) {
+        event.preventDefault();
+        box.focus();
+        box.select();
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-suggest-url]"), setupCombobox);
+    setupCopy();
+    setupSlash();
+  });
+})();

@@ -1,0 +1,243 @@
+"""Marker pagination of accounts and contacts: walks, links, limits, and constant query counts."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import (
+    AccountContactFactory,
+    AccountFactory,
+    AddressFactory,
+    ContactFactory,
+    EmailAddressFactory,
+    MetadataFactory,
+    PhoneNumberFactory,
+)
+
+from .conftest import links, xml, xml_links
+
+pytestmark = pytest.mark.django_db
+
+TYPES = ["CLOUD", "MANAGED_HOSTING", "FANATICAL_SUPPORT_FOR_AWS"]
+
+
+@pytest.fixture
+def many_accounts():
+    """20 accounts over three types; every other one has domain "even"."""
+    made = []
+    for n in range(20):
+        made.append(AccountFactory(type=TYPES[n % 3], account_id=f"{n:03d}", domain="even" if n % 2 == 0 else "odd"))
+    return sorted(f"{a.type}:{a.account_id}" for a in made), made
+
+
+def path_of(url):
+    parts = urlsplit(url)
+    assert parts.scheme == "http" and parts.netloc == "testserver"  # links are absolute
+    return parts.path + ("?" + parts.query if parts.query else "")
+
+
+def walk(client, start, rel, key="customerAccount", ident=lambda a: f"{a['type']}:{a['id']}"):
+    """Follow `rel` links from `start`; returns the pages' records in visiting order and the number of pages."""
+    seen, url, pages = [], start, 0
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        seen.append([ident(a) for a in body[key]])
+        pages += 1
+        assert pages < 100
+        url = links(body).get(rel) and path_of(links(body)[rel])
+    return seen, pages
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7, 50])
+@pytest.mark.parametrize("query", ["", "domain=even&"])
+def test_walk_next_from_current_and_previous_from_last(api, many_accounts, limit, query):
+    expected, made = many_accounts
+    if query:
+        expected = sorted(f"{a.type}:{a.account_id}" for a in made if a.domain == "even")
+    first = api.get(f"/v1/customer_accounts?{query}limit={limit}").json()
+    forward, _ = walk(api, path_of(links(first)["CURRENT"]), "NEXT")
+    assert [record for page in forward for record in page] == expected
+    assert all(len(page) == limit for page in forward[:-1])
+    backward, _ = walk(api, path_of(links(first)["LAST"]), "PREVIOUS")
+    assert [record for page in reversed(backward) for record in page] == expected
+    for page in backward:
+        assert page == sorted(page)  # backward pages are still listed in ascending order
+    if query:
+        assert all("domain=even" in href for href in links(first).values())
+
+
+def test_links_first_middle_last(api, many_accounts):
+    expected, _ = many_accounts
+    first = api.get("/v1/customer_accounts?limit=5").json()
+    assert set(links(first)) == {"CURRENT", "SELF", "LAST", "NEXT"}
+    assert links(first)["SELF"] == "http://testserver/v1/customer_accounts?limit=5"
+    assert parse_qs(urlsplit(links(first)["NEXT"]).query)["marker"] == [expected[5]]
+    middle = api.get(f"/v1/customer_accounts?limit=5&marker={expected[5]}").json()
+    assert set(links(middle)) == {"CURRENT", "SELF", "LAST", "NEXT", "PREVIOUS"}
+    previous = parse_qs(urlsplit(links(middle)["PREVIOUS"]).query)
+    assert previous["marker"] == [expected[5]] and previous["direction"] == ["backward"] and previous["limit"] == ["5"]
+    last = api.get("/v1/customer_accounts?limit=5&marker=last&direction=backward").json()
+    assert [f"{a['type']}:{a['id']}" for a in last["customerAccount"]] == expected[-5:]
+    assert set(links(last)) == {"CURRENT", "SELF", "LAST", "PREVIOUS"}
+
+
+def test_marker_need_not_exist_and_past_end_is_empty(api, many_accounts):
+    expected, _ = many_accounts
+    body = api.get("/v1/customer_accounts?marker=CLOUD:0001&limit=2").json()
+    assert [f"{a['type']}:{a['id']}" for a in body["customerAccount"]] == [e for e in expected if e > "CLOUD:0001"][:2]
+    body = api.get("/v1/customer_accounts?marker=ZZZ:1").json()
+    assert body["customerAccount"] == []
+    assert "NEXT" not in links(body) and "PREVIOUS" in links(body)
+    body = api.get("/v1/customer_accounts?marker=cloud:003&limit=1").json()  # the type part is case-insensitive
+    assert body["customerAccount"][0]["id"] == "003"
+
+
+def test_backward_lists_records_just_before_marker_and_offset(api, many_accounts):
+    expected, _ = many_accounts
+    marker = expected[10]
+    body = api.get(f"/v1/customer_accounts?marker={marker}&direction=backward&limit=3").json()
+    assert [f"{a['type']}:{a['id']}" for a in body["customerAccount"]] == expected[7:10]
+    assert parse_qs(urlsplit(links(body)["NEXT"]).query)["marker"] == [expected[10]]
+    body = api.get(f"/v1/customer_accounts?marker={marker}&limit=3&offset=2").json()
+    assert [f"{a['type']}:{a['id']}" for a in body["customerAccount"]] == expected[12:15]
+    body = api.get("/v1/customer_accounts?limit=3&offset=18").json()
+    assert [f"{a['type']}:{a['id']}" for a in body["customerAccount"]] == expected[18:]
+    assert "NEXT" not in links(body) and "PREVIOUS" in links(body)
+
+
+def test_xml_rels_are_lower_case(api, many_accounts):
+    root = xml(api.get("/v1/customer_accounts.xml?limit=5&marker=CLOUD:003"))
+    assert set(xml_links(root)) == {"current", "self", "last", "next", "previous"}
+    assert xml_links(root)["next"].startswith("http://testserver/v1/customer_accounts.xml?")
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "abc", "1.5", "%20", "1e3"])
+def test_bad_limit_is_400(api, limit):
+    response = api.get(f"/v1/customer_accounts?limit={limit}")
+    assert response.status_code == 400
+    assert response.json()["badRequest"]["details"] == "limit"
+
+
+def test_empty_limit_is_the_default(api, db):
+    body = api.get("/v1/customer_accounts?limit=").json()
+    assert parse_qs(urlsplit(links(body)["CURRENT"]).query)["limit"] == ["50"]
+
+
+def test_limit_above_1000_is_1000(api, db):
+    body = api.get("/v1/customer_accounts?limit=5000").json()
+    assert parse_qs(urlsplit(links(body)["CURRENT"]).query)["limit"] == ["1000"]
+
+
+def test_bad_direction_offset_and_marker_are_400(api, db):
+    assert api.get("/v1/customer_accounts?direction=sideways").status_code == 400
+    assert api.get("/v1/customer_accounts?offset=-3").status_code == 400
+    assert api.get("/v1/customer_accounts?marker=nocolon").status_code == 400
+
+
+def queries_for(client, url):
+    client.get(url)  # warm up: the token's last-used time is written at most once in a while
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return captured
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "marker=CLOUD:0&", "marker=last&direction=backward&", "marker=MANAGED_HOSTING:5&direction=backward&"],
+)
+def test_account_list_query_count_does_not_depend_on_page_size(api, query):
+    for n in range(60):
+        account = AccountFactory(type=TYPES[n % 3], account_id=f"{n:03d}")
+        MetadataFactory(account=account, key="support:level", value="x")
+    small = queries_for(api, f"/v1/customer_accounts?{query}limit=5")
+    large = queries_for(api, f"/v1/customer_accounts?{query}limit=50")
+    assert len(small) == len(large)
+    filtered = queries_for(api, f"/v1/customer_accounts?{query}limit=50&metadataKey=support:level")
+    assert len(filtered) <= len(large) + 1  # the namespace policy lookup
+    for captured in (small, large, filtered):
+        sql = " ".join(q["sql"].upper() for q in captured.captured_queries)
+        assert "COUNT(" not in sql
+        assert "OFFSET" not in sql
+
+
+def test_contact_list_query_count_does_not_depend_on_page_size(api):
+    account = AccountFactory(account_id="1")
+    for n in range(60):
+        contact = ContactFactory(contact_number=f"RPN-000-000-{n:03d}", customer=account.customer)
+        AccountContactFactory(account=account, contact=contact, roles=["TECHNICAL", "BILLING"])
+        AddressFactory(contact=contact)
+        EmailAddressFactory(contact=contact)
+        PhoneNumberFactory(contact=contact)
+    for query in ("", "marker=RPN-000-000-010&", "marker=RPN-000-000-040&direction=backward&", "role=billing&"):
+        small = queries_for(api, f"/v1/customer_accounts/CLOUD/1/contacts?{query}limit=5")
+        large = queries_for(api, f"/v1/customer_accounts/CLOUD/1/contacts?{query}limit=50")
+        assert len(small) == len(large), query
+        sql = " ".join(q["sql"].upper() for q in large.captured_queries)
+        assert "COUNT(" not in sql and "OFFSET" not in sql
+
+
+def test_contacts_walk_with_lower_case_rels(api):
+    account = AccountFactory(account_id="1")
+    numbers = [f"RPN-000-000-{n:03d}" for n in range(11)]
+    for number in numbers:
+        AccountContactFactory(account=account, contact=ContactFactory(contact_number=number, customer=account.customer))
+    AccountContactFactory(account=AccountFactory(account_id="2"))  # someone else's contact
+    for limit in (1, 2, 3, 7, 50):
+        forward, _ = walk(
+            api,
+            f"/v1/customer_accounts/CLOUD/1/contacts?limit={limit}",
+            "next",
+            key="contact",
+            ident=lambda c: c["contactNumber"],
+        )
+        assert [n for page in forward for n in page] == numbers
+        backward, _ = walk(
+            api,
+            f"/v1/customer_accounts/CLOUD/1/contacts?limit={limit}&marker=last&direction=backward",
+            "previous",
+            key="contact",
+            ident=lambda c: c["contactNumber"],
+        )
+        assert [n for page in reversed(backward) for n in page] == numbers
+    body = api.get("/v1/customer_accounts/CLOUD/1/contacts?limit=3&marker=RPN-000-000-005").json()
+    assert set(links(body)) == {"next", "previous"}
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_pinned_query_counts(api, django_assert_num_queries, size):
+    """Every list costs the same number of queries whatever its size: 3 to authenticate, then the list's own."""
+    account = AccountFactory(account_id="1")
+    for n in range(size):
+        AccountFactory(account_id=f"2{n:03d}")
+        contact = ContactFactory(contact_number=f"RPN-000-000-{n:03d}", customer=account.customer)
+        AccountContactFactory(account=account, contact=contact, roles=["TECHNICAL", "BILLING"])
+        AddressFactory(contact=contact)
+        EmailAddressFactory(contact=contact)
+        PhoneNumberFactory(contact=contact)
+        MetadataFactory(account=account, key=f"support:k{n}")
+    from tests.factories import AccountHistoryFactory, RCNChangeFactory, StatusChangeFactory
+
+    for _ in range(size):
+        StatusChangeFactory(account=account)
+        AccountHistoryFactory(account=account)
+        RCNChangeFactory(account=account)
+    expected = {
+        "/v1/customer_accounts": 4,  # auth, page
+        "/v1/customer_accounts?marker=CLOUD:2002": 5,  # auth, page, "records precede?" probe
+        "/v1/customer_accounts?marker=last&direction=backward": 5,  # auth, page, "records follow?" probe
+        "/v1/customer_accounts/CLOUD/1/contacts": 10,  # auth, account, page, roles (2), addresses, emails, phones
+        "/v1/customer_accounts/CLOUD/1/contacts?marker=RPN-000-000-002": 11,
+        "/v1/customer_accounts/CLOUD/1/metadata": 6,  # auth, account, unreadable namespaces, entries
+        "/v1/customer_accounts/CLOUD/1/status_history": 5,
+        "/v1/customer_accounts/CLOUD/1/history": 5,
+        "/v1/customer_accounts/CLOUD/1/customer_history": 5,
+    }
+    for url, count in expected.items():
+        api.get(url)  # warm up: the token's last-used time is written at most once in a while
+        with django_assert_num_queries(count):
+            assert api.get(url + ("&" if "?" in url else "?") + f"limit={size}").status_code == 200

@@ -1,0 +1,209 @@
+"""The benchmark machinery at tiny scale: load generator, report writer, and the floor app's answers.
+
+No timing is asserted: the figures themselves belong to `python -m bench`.
+"""
+
+import io
+import json
+import os
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+from django.db import connection
+
+from bench import floor
+from bench.loadgen import percentile, run_load
+from bench.report import targets, write_report
+from tests.factories import AccountFactory
+
+# --- load generator ------------------------------------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def tiny_server():
+    def app(environ, start_response):
+        status = "200 OK" if environ["PATH_INFO"] == "/ok" else "404 Not Found"
+        start_response(status, [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    server = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    server.server_close()
+
+
+def test_load_generator_counts_requests_and_errors(tiny_server):
+    result = run_load(tiny_server, ["/ok", "/ok", "/missing"], requests=30, concurrency=3)
+    assert result.requests == 30
+    assert result.errors == 10
+    assert result.statuses == {"200": 20, "404": 10}
+    assert result.p50 is not None and result.p50 <= result.p95 <= result.p99
+    assert result.rps > 0
+
+
+def test_load_generator_refuses_other_hosts():
+    with pytest.raises(ValueError):
+        run_load(80, ["/"], requests=1, host="example.com")
+
+
+def test_percentile_is_nearest_rank():
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 50.0
+    assert percentile(values, 0.95) == 95.0
+    assert percentile([], 0.5) is None
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def _load(p50, rps=500.0, errors=0):
+    return {"requests": 100, "errors": errors, "p50": p50, "p95": p50 * 2, "p99": p50 * 3, "rps": rps, "concurrency": 2}
+
+
+def _synthetic_results():
+    return {
+        "scale": 1000,
+        "started": "2026-01-01T00:00:00+00:00",
+        "environment": {"cpus": 2, "postgres": "15", "gunicorn": "x"},
+        "api_auth": "X-Auth-Token",
+        "missing": ["export: cms_export is not installed"],
+        "dataset": {
+            "database": "cms_bench_1000",
+            "records": 17000,
+            "file_mb": 1.0,
+            "counts": {"accounts": 1000},
+            "generate": {"seconds": 1.0},
+            "import": {"seconds": 0.2, "records_per_second": 85000.0, "peak_rss_mb": 90.0},
+        },
+        "account_get": {"floor": _load(1.0), "api": _load(2.5)},
+        "list_page": {"floor": _load(2.0), "api": _load(8.0)},
+        "account_get_throughput": {"floor": _load(3.0, rps=3000), "api": _load(6.0, rps=1200)},
+        "depth": {
+            "marker": [{"depth": 0.0, "result": _load(5.0)}, {"depth": 0.9, "result": _load(5.5)}],
+            "offset": [{"depth": 0.0, "result": _load(5.0)}, {"depth": 0.9, "result": _load(50.0)}],
+        },
+        "filters": {"domain, first page": _load(4.0)},
+        "search": {"rcn": _load(3.0), "name_fragment": _load(30.0)},
+        "suggest": {"rcn": _load(6.0), "name_fragment": _load(10.0, errors=1)},
+        "explain": {"first list page": "Limit\n  -> Index Scan using account_type_id_uniq"},
+    }
+
+
+def test_targets_are_judged_from_the_figures():
+    met = {what: ok for what, _, _, ok in targets(_synthetic_results())}
+    assert met["Account GET p50 vs floor"] is True  # 2.5x
+    assert met["50-row list page p50 vs floor"] is False  # 4x
+    assert met["Account GETs per second"] is True
+    assert met["List page at 90% depth vs first page (marker)"] is True  # 1.1x
+    assert met["search `rcn` p50"] is True  # 3 ms < 5 ms
+    assert met["suggest `rcn` p50"] is False  # 6 ms
+    assert met["search `name_fragment` p95"] is False  # 60 ms
+    assert met["suggest `name_fragment` p95"] is False  # 20 ms but an error
+    assert met["Import rate"] is True
+    assert met["Export rate and memory"] is None  # not measured: never claimed
+
+
+def test_report_has_every_section(tmp_path):
+    path = write_report(_synthetic_results(), tmp_path)
+    text = path.read_text()
+    for heading in (
+        "## Not measured",
+        "## Targets",
+        "## Data set",
+        "## Floor vs cmsportal",
+        "## Account list by depth",
+        "## Filtered account lists (API)",
+        "## Staff search",
+        "## Suggestions",
+        "## Query plans",
+        "## Chart",
+    ):
+        assert heading in text
+    assert "| 50-row list page p50 vs floor | ≤ 3x floor | 4.00x (8.00 ms vs 2.00 ms) | NO |" in text
+    assert "export: cms_export is not installed" in text
+    assert json.loads((tmp_path / "results_1000.json").read_text())["scale"] == 1000
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+# --- floor app -----------------------------------------------------------------------------------
+
+
+def _call(path: str, query: str = "") -> tuple[str, dict]:
+    captured = {}
+
+    def start_response(status, headers):
+        captured["status"] = status
+
+    environ = {
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "HTTP_HOST": "testserver",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+    }
+    body = b"".join(floor.application(environ, start_response))
+    return captured["status"], json.loads(body)
+
+
+@pytest.fixture
+def floor_database(monkeypatch):
+    settings = connection.settings_dict
+    url = f"postgresql://{settings['USER']}@{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield
+    conn = getattr(floor._local, "conn", None)
+    if conn is not None:
+        conn.close()
+    floor._local.conn = None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_floor_answers_the_same_account_data_as_the_api(client, django_user_model, floor_database):
+    # A superuser holds the global view permission without the permission rows a flushed database may lack.
+    viewer = django_user_model.objects.create(username="bench_viewer", is_superuser=True, is_staff=True)
+    account = AccountFactory(account_id="440369", nickname="prod", parent_account_number=12)
+    AccountFactory(account_id="440370")
+    client.force_login(viewer)
+
+    api = client.get(f"/v1/customer_accounts/CLOUD/{account.account_id}", HTTP_ACCEPT="application/json")
+    status, data = _call(f"/floor/customer_accounts/CLOUD/{account.account_id}")
+    assert api.status_code == 200 and status == "200 OK"
+    assert data == api.json()
+
+    api_page = client.get("/v1/customer_accounts?marker=CLOUD:440369&limit=50", HTTP_ACCEPT="application/json")
+    status, page = _call("/floor/customer_accounts", "marker=CLOUD:440369&limit=50")
+    assert api_page.status_code == 200 and status == "200 OK"
+    assert page["customerAccount"] == api_page.json()["customerAccount"]
+    assert [item["id"] for item in page["customerAccount"]] == ["440369", "440370"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_floor_unknown_account_is_404(floor_database):
+    status, _ = _call("/floor/customer_accounts/CLOUD/nope")
+    assert status == "404 Not Found"
+
+
+def test_floor_formats_dates_like_the_api():
+    from datetime import UTC, datetime
+
+    from cmsportal import dates
+
+    moment = datetime(2015, 4, 21, 18, 0, 0, 123456, tzinfo=UTC)
+    assert floor.format_date(moment) == dates.format_date(moment) == "2015-04-21T18:00:00.123Z"
+
+
+def test_bench_is_a_runnable_package():
+    assert os.path.exists(os.path.join(os.path.dirname(floor.__file__), "__main__.py"))
