@@ -24,13 +24,15 @@ def overflow(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
-def shoot(page, directory, name: str, scheme: str, size: dict, problems: list) -> None:
+def shoot(page, directory, name: str, scheme: str, size: dict, problems: list) -> str:
+    """Save the picture, note any overflow, and return the page's background colour in this scheme."""
     page.set_viewport_size(size)
     page.emulate_media(color_scheme=scheme)
     page.screenshot(path=str(directory / f"{name}-{scheme}-{size['width']}.png"), full_page=True)
     extra = overflow(page)
     if extra > 0:
         problems.append(f"{name} ({scheme}, {size['width']}px) is {extra}px wider than the window")
+    return page.evaluate("getComputedStyle(document.body).backgroundColor")
 
 
 def test_main_pages(site, world, staff, screenshots_dir):
@@ -46,10 +48,13 @@ def test_main_pages(site, world, staff, screenshots_dir):
     for name, path in PAGES:
         site.go(path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
+        backgrounds = set()
         for scheme in ("light", "dark"):
-            shoot(page, screenshots_dir, name, scheme, DESKTOP, problems)
+            backgrounds.add(shoot(page, screenshots_dir, name, scheme, DESKTOP, problems))
             if name in PHONE_PAGES:
                 shoot(page, screenshots_dir, name, scheme, PHONE, problems)
+        if len(backgrounds) != 2:
+            problems.append(f"{name} looks the same in the light and the dark scheme ({backgrounds})")
     # The suggestions drop-down, open, on a phone.
     site.go("/accounts/")
     page.set_viewport_size(PHONE)
