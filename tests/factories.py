@@ -133,6 +133,7 @@ class ContactFactory(factory.django.DjangoModelFactory):
 class AccountContactFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = AccountContact
+        skip_postgeneration_save = True
 
     account = factory.SubFactory(AccountFactory)
     contact = factory.SubFactory(ContactFactory, customer=factory.SelfAttribute("..account.customer"))

@@ -14,6 +14,10 @@ def apply_filterset(filterset_class, request, names, queryset, **kwargs):
         values = [value for value in request.GET.getlist(name) if value != ""]
         if values:
             data.setlist(name, values)
+    if not data:
+        # Every filter skips an empty value: the result is `queryset` itself, without building a FilterSet
+        # (which deep-copies its filters) on the path most calls take.
+        return queryset
     filterset = filterset_class(data, queryset=queryset, request=request, **kwargs)
     if not filterset.is_valid():
         raise ValidationError({field: list(errors) for field, errors in filterset.errors.items()})

@@ -21,10 +21,19 @@ def api_path(pattern: str, view, name: str) -> list:
     ]
 
 
+def api_base(request) -> str:
+    """Absolute URL of /v1/ for this request, worked out once per request (a list page links every item)."""
+    base = getattr(request, "_cms_api_base", None)
+    if base is None:
+        base = request.build_absolute_uri(f"{get_script_prefix()}v1/")
+        request._cms_api_base = base
+    return base
+
+
 def api_url(request, *segments: str) -> str:
     """Absolute URL of an API resource under /v1/, each path segment quoted."""
-    path = "/".join(quote(str(segment), safe=":@") for segment in segments)
-    return request.build_absolute_uri(f"{get_script_prefix()}v1/{path}")
+    # Quoted segments are plain ASCII, which build_absolute_uri would leave as it is: appending is the same URL.
+    return api_base(request) + "/".join(quote(str(segment), safe=":@") for segment in segments)
 
 
 def unknown_path():

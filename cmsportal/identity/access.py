@@ -7,15 +7,57 @@ is indistinguishable from one that does not exist.
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from accounts.models import Account, UserType
 
 VIEW_ALL_PERMISSION = "identity.view_all_accounts"
 
 
+# Where `remember_view_all` leaves the answer on a user object, for the rest of the request.
+_VIEW_ALL_ATTR = "_cms_holds_view_all"
+
+
+def view_all_exists(user_ref: str = "pk") -> Exists:
+    """An expression: does the user `user_ref` points at hold the global view permission, directly or by a group?
+
+    Annotated onto the token lookup, so that authenticating an API call and deciding its scope is one
+    query. Superusers hold every permission whatever this says; `can_view_all` adds that.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    app_label, codename = VIEW_ALL_PERMISSION.split(".")
+    # Few joins on purpose: this runs (and is planned) on every API call.
+    permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).values("pk")[:1]
+    direct = get_user_model().user_permissions.through.objects.filter(
+        user_id=OuterRef(user_ref), permission_id=Subquery(permission)
+    )
+    by_group = Group.permissions.through.objects.filter(
+        permission_id=Subquery(permission), group_id__in=get_user_model().groups.through.objects.filter(
+            user_id=OuterRef(OuterRef(user_ref))
+        ).values("group_id")
+    )
+    return Exists(direct) | Exists(by_group)
+
+
+def remember_view_all(user, holds_permission: bool) -> None:
+    """Record on `user` (this request's object only) whether it holds the view permission, as `view_all_exists` found."""
+    setattr(user, _VIEW_ALL_ATTR, bool(holds_permission))
+
+
 def can_view_all(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm(VIEW_ALL_PERMISSION))
+    """Whether `user` sees every account: active, and a superuser or a holder of the global view permission.
+
+    Uses the answer the authentication left on the user when there is one (API tokens), else asks the
+    permission backend (sessions; Django caches that per user object too).
+    """
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    remembered = getattr(user, _VIEW_ALL_ATTR, None)
+    if remembered is not None:
+        return user.is_superuser or remembered
+    return user.has_perm(VIEW_ALL_PERMISSION)
 
 
 def granted_tenants(user) -> QuerySet:

@@ -15,7 +15,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.db import transaction
 
 from cmsportal import dates
-from cmsportal.identity.access import can_view_all
+from cmsportal.identity.access import can_view_all, remember_view_all, view_all_exists
 from cmsportal.identity.models import ApiKey, Token
 
 PASSWORD = "PASSWORD"  # noqa: S105 (how a token was earned, not a secret)
@@ -57,14 +57,24 @@ def token_issue(user, authenticated_by: list[str] | tuple[str, ...]) -> tuple[To
 def token_lookup(plaintext: str) -> Token | None:
     """The valid token `plaintext` names (with its user), or None if unknown, expired, revoked or its user inactive.
 
+    One query: the token, its user and whether the user holds the global view permission (remembered on
+    the user object for this request, so `can_view_all` asks nothing more). Nothing about a token is
+    cached between requests: revocation and expiry take effect on the next call, in every worker.
     Records when the token was last used, at most once a minute.
     """
     if not plaintext or not isinstance(plaintext, str):
         return None
-    token = Token.objects.select_related("user").filter(key_hash=digest(plaintext)).first()
+    found = (
+        Token.objects.select_related("user")
+        .annotate(user_view_all=view_all_exists("user_id"))
+        .filter(key_hash=digest(plaintext))
+        .order_by()[:1]
+    )
+    token = found[0] if found else None
     moment = dates.now()
     if token is None or not token.is_valid_at(moment) or not token.user.is_active:
         return None
+    remember_view_all(token.user, token.user_view_all)
     if token.last_used is None or moment - token.last_used >= LAST_USED_RESOLUTION:
         Token.objects.filter(pk=token.pk).update(last_used=moment)
         token.last_used = moment
