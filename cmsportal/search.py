@@ -2,11 +2,21 @@
 
 How it stays fast on millions of rows:
 1. An identifier (RCN, RPN, TYPE/ID, a unique account id, number or tenant id, an exact email address)
-   is looked up with equality on indexed columns and answered with the record itself.
+   is looked up with equality on indexed columns and answered with the record itself. Typed in full, an
+   identifier is searched for in its own kind only (an RPN names no customer or account).
 2. Otherwise each kind is searched in stages, best first: exact, then prefix (`__istartswith`), then
-   contains (`__icontains`; served on PostgreSQL by trigram indexes on UPPER(column)). Every stage is
-   LIMITed, later stages run only while a group still has room, and nothing is ever counted, so a
-   search costs a fixed, small number of queries whatever the size of the data.
+   contains (`__icontains`; served on PostgreSQL by trigram indexes on UPPER(column)). Prefixes need
+   MIN_PREFIX characters and contains MIN_FRAGMENT (three: a trigram index cannot narrow a shorter pattern
+   down, so a shorter one would read the whole table). Later stages run only while a group still has room,
+   and nothing is ever counted, so a search costs a fixed, small number of queries whatever the size of
+   the data.
+3. Every stage has the same shape (`_candidates`): `SELECT id, <sort key> ... WHERE <stage> LIMIT CANDIDATES`,
+   without ORDER BY; the best of those are chosen here, and each kind's rows are then read in one query by
+   primary key. A bare `LIMIT 11` would let PostgreSQL bet on finding eleven matches early in a sequential
+   scan, and lose the bet, reading the whole table, whenever they are rarer than its estimate; with room
+   for CANDIDATES the bet is only taken when matches are common (and then pays), and a rare fragment is
+   read from its index. Ordering in SQL instead would either walk an ordering index and filter, or (joined
+   back to the candidates) scan the table to hash it.
 Everything starts from what the user may see (visible_accounts and the customers and contacts on it).
 """
 
@@ -18,22 +28,28 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from accounts.models import RCN_RE, AccountType
+from accounts.models import RCN_RE, Account, AccountType, Customer
 from cmsportal.identity.access import can_view_all, visible_accounts
 from cmsportal.pages import merged_into, visible_contacts, visible_customers
-from contacts.models import RPN_RE, EmailAddress, PhoneNumber, phone_digits
+from contacts.models import RPN_RE, Contact, EmailAddress, PhoneNumber, phone_digits
 
 MAX_QUERY_LENGTH = 200
 RESULTS_PER_KIND = 10
 SUGGESTIONS_PER_KIND = 4
 MIN_PHONE_DIGITS = 3
-MIN_FRAGMENT = 2
+MIN_PREFIX = 2
+MIN_FRAGMENT = 3
+# Matches a stage reads (ids and sort keys only) before choosing the best: enough that PostgreSQL uses the
+# search indexes for rare fragments (see the module docstring), few enough to stay cheap when one is common.
+CANDIDATES = 200
 
 _RCN = re.compile(RCN_RE, re.IGNORECASE)
 _RPN = re.compile(RPN_RE, re.IGNORECASE)
 _RCN_FRAGMENT = re.compile(r"^(RCN-?)?[\d-]*\d[\d-]*$", re.IGNORECASE)
 _RPN_FRAGMENT = re.compile(r"^(RPN-?)?[\d-]*\d[\d-]*$", re.IGNORECASE)
 _PHONE_TEXT = re.compile(r"^[\d\s\-().+/]+$")
+_NAME_TEXT = re.compile(r"^[^\W\d_]+(?:[\s'\-][^\W\d_]+)*$")
+_WHOLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 ACCOUNT_TYPES = tuple(AccountType.values)
 KINDS = ("customers", "accounts", "contacts")
 
@@ -110,8 +126,14 @@ class Results:
         return f"{reverse(name)}?{urlencode({'q': self.query})}"
 
 
-def _staged(qs: QuerySet, stages, limit: int) -> tuple[list, bool]:
-    """Rows matching the stages in priority order, without repeats; at most limit (+1 to know there is more)."""
+def _candidates(qs: QuerySet, condition: Q, fields: tuple) -> list[tuple]:
+    """`(pk, *fields)` of at most CANDIDATES rows of `qs` matching `condition`, in no particular order."""
+    return list(qs.filter(condition).order_by().values_list("pk", *fields)[:CANDIDATES])
+
+
+def _staged(qs: QuerySet, stages, limit: int, fields: tuple, key) -> tuple[list[tuple], bool]:
+    """`(pk, *fields)` of rows matching the stages in priority order, each stage's sorted by `key`, without
+    repeats; at most limit, and whether there are more."""
     found, seen = [], set()
     for condition in stages:
         if condition is None:
@@ -119,67 +141,89 @@ def _staged(qs: QuerySet, stages, limit: int) -> tuple[list, bool]:
         room = limit + 1 - len(found)
         if room <= 0:
             break
-        # No ORDER BY: with one, a LIMIT tempts the planner to walk the whole ordering index and filter;
-        # without, the matches come from the search indexes and are put in order here.
-        rows = qs.filter(condition).order_by()
-        if seen:
-            rows = rows.exclude(pk__in=seen)
-        batch = sorted(rows[:room], key=lambda row: str(row).lower())
-        seen.update(row.pk for row in batch)
+        batch = sorted((row for row in _candidates(qs, condition, fields) if row[0] not in seen), key=key)[:room]
+        seen.update(row[0] for row in batch)
         found.extend(batch)
     return found[:limit], len(found) > limit
 
 
+def _fetch(qs: QuerySet, ids: list) -> list:
+    """The rows with these primary keys, in this order: one query (none for no ids).
+
+    The ids come from queries already scoped to what the user may see.
+    """
+    if not ids:
+        return []
+    rows = {row.pk: row for row in qs.filter(pk__in=ids).order_by()}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
 # --- identifiers ---------------------------------------------------------------------------------
+
+
+def _type_id(q: str) -> tuple[str, str] | None:
+    """(TYPE, id) when the query is written TYPE/ID with a known account type."""
+    account_type, _, account_id = q.partition("/")
+    if account_type.upper() in ACCOUNT_TYPES and account_id:
+        return account_type.upper(), account_id
+    return None
+
+
+def _is_email(q: str) -> bool:
+    return "@" in q and " " not in q
 
 
 def exact_target(user, q: str) -> str | None:
     """The URL of the one record an identifier names, if the query is one; a bounded handful of queries."""
     upper = q.upper()
     if _RCN.match(q):
-        customer = visible_customers(user).filter(rcn=upper).first()
+        customer = visible_customers(user).filter(rcn=upper).order_by().first()
         if customer:
             return customer.get_absolute_url()
         survivor = merged_into(user, upper)
         return reverse("accounts:customer_detail", args=[survivor]) if survivor else None
     if _RPN.match(q):
-        contact = visible_contacts(user).filter(contact_number=upper).first()
+        contact = visible_contacts(user).filter(contact_number=upper).order_by().first()
         return contact.get_absolute_url() if contact else None
-    if "/" in q:
-        account_type, _, account_id = q.partition("/")
-        if account_type.upper() in ACCOUNT_TYPES and account_id:
-            # Ids match case-insensitively (served by an index on UPPER(account_id)); the exact case wins a tie.
-            found = list(visible_accounts(user).filter(type=account_type.upper(), account_id__iexact=account_id)[:2])
-            exact = [a for a in found if a.account_id == account_id]
-            if len(found) == 1 or exact:
-                return (exact or found)[0].get_absolute_url()
-    if "@" in q and " " not in q:
+    type_id = _type_id(q)
+    if type_id:
+        account_type, account_id = type_id
+        # The id as typed: one probe of the (type, account_id) unique index.
+        account = visible_accounts(user).filter(type=account_type, account_id=account_id).order_by().first()
+        if account:
+            return account.get_absolute_url()
+        # Otherwise case-insensitively (an index on UPPER(account_id)); a unique match only.
+        found = list(visible_accounts(user).filter(type=account_type, account_id__iexact=account_id).order_by()[:2])
+        return found[0].get_absolute_url() if len(found) == 1 else None
+    if _is_email(q):
         contact_numbers = list(
             _visible_emails(user)
             .filter(address_lower=q.lower())
+            .order_by()
             .values_list("contact__contact_number", flat=True)
             .distinct()[:2]
         )
         if len(contact_numbers) == 1:
             return reverse("contacts:contact_detail", args=[contact_numbers[0]])
+        return None
     if " " not in q:
         # An account id is unique per type only: one that several types share lists them all instead.
         condition = Q(account_id__iexact=q) | Q(tenant_id=q)
         if q.isdigit() and len(q) < 19:
             condition |= Q(number=int(q))
-        accounts = list(visible_accounts(user).filter(condition)[:2])
+        accounts = list(visible_accounts(user).filter(condition).order_by()[:2])
         if len(accounts) == 1:
             return accounts[0].get_absolute_url()
     return None
 
 
 def _visible_emails(user) -> QuerySet:
-    emails = EmailAddress.objects.select_related("contact")
+    emails = EmailAddress.objects.all()
     return emails if can_view_all(user) else emails.filter(contact__in=visible_contacts(user))
 
 
 def _visible_phones(user) -> QuerySet:
-    phones = PhoneNumber.objects.select_related("contact")
+    phones = PhoneNumber.objects.all()
     return phones if can_view_all(user) else phones.filter(contact__in=visible_contacts(user))
 
 
@@ -187,15 +231,18 @@ def _visible_phones(user) -> QuerySet:
 
 
 def _customers(user, q: str, limit: int):
-    rcn_like = bool(_RCN_FRAGMENT.match(q))
-    stages = [
-        Q(rcn=q.upper()) | Q(name__iexact=q),
-        Q(name__istartswith=q) | (Q(rcn__istartswith=q) if rcn_like else Q(pk__in=[])),
-        (Q(name__icontains=q) | (Q(rcn__icontains=q) if rcn_like else Q(pk__in=[])))
-        if len(q) >= MIN_FRAGMENT
-        else None,
-    ]
-    rows, more = _staged(visible_customers(user), stages, limit)
+    if _RCN.match(q):
+        # A whole RCN: every RCN has the same length, so only the equal one can match.
+        stages = [Q(rcn=q.upper())]
+    else:
+        rcn_like = bool(_RCN_FRAGMENT.match(q))
+        stages = [Q(rcn=q.upper()) | Q(name__iexact=q)]
+        if len(q) >= MIN_PREFIX:
+            stages.append(Q(name__istartswith=q) | (Q(rcn__istartswith=q) if rcn_like else Q(pk__in=[])))
+        if len(q) >= MIN_FRAGMENT:
+            stages.append(Q(name__icontains=q) | (Q(rcn__icontains=q) if rcn_like else Q(pk__in=[])))
+    found, more = _staged(visible_customers(user), stages, limit, ("rcn",), lambda row: row[1].lower())
+    rows = _fetch(Customer.objects.all(), [row[0] for row in found])
     hits = [
         Hit("customers", c.get_absolute_url(), highlight(c.rcn, q), highlight(c.name or "(no name)", q)) for c in rows
     ]
@@ -203,24 +250,32 @@ def _customers(user, q: str, limit: int):
 
 
 def _accounts(user, q: str, limit: int):
-    exact = Q(account_id__iexact=q) | Q(tenant_id=q) | Q(domain=q) | Q(name__iexact=q)
-    exact |= Q(nickname__iexact=q)
-    if q.lower() != q:
-        exact |= Q(domain=q.lower())
-    if q.isdigit() and len(q) < 19:
-        exact |= Q(number=int(q))
-    stages = [exact]
-    account_type, _, rest = q.partition("/")
-    if account_type.upper() in ACCOUNT_TYPES and rest:
-        # A range on the (type, account_id) index finds the candidates; startswith keeps them honest.
+    type_id = _type_id(q)
+    if type_id:
+        account_type, rest = type_id
+        # TYPE/ID: the id as typed, case-insensitively, then ids starting with it, by a range on the
+        # (type, account_id) index (startswith keeps the range honest).
         upper_bound = rest[:-1] + chr(ord(rest[-1]) + 1)
-        stages.append(
-            Q(type=account_type.upper(), account_id__gte=rest, account_id__lt=upper_bound, account_id__startswith=rest)
-        )
-    stages.append(Q(name__istartswith=q) | Q(nickname__istartswith=q) | Q(domain__istartswith=q))
-    if len(q) >= MIN_FRAGMENT:
-        stages.append(Q(name__icontains=q) | Q(nickname__icontains=q) | Q(domain__icontains=q))
-    rows, more = _staged(visible_accounts(user).select_related("customer"), stages, limit)
+        stages = [
+            Q(type=account_type, account_id=rest) | Q(type=account_type, account_id__iexact=rest),
+            Q(type=account_type, account_id__gte=rest, account_id__lt=upper_bound, account_id__startswith=rest),
+        ]
+    else:
+        exact = Q(account_id__iexact=q) | Q(tenant_id=q) | Q(domain=q) | Q(name__iexact=q)
+        exact |= Q(nickname__iexact=q)
+        if q.lower() != q:
+            exact |= Q(domain=q.lower())
+        if q.isdigit() and len(q) < 19:
+            exact |= Q(number=int(q))
+        stages = [exact]
+        if len(q) >= MIN_PREFIX:
+            stages.append(Q(name__istartswith=q) | Q(nickname__istartswith=q) | Q(domain__istartswith=q))
+        if len(q) >= MIN_FRAGMENT:
+            stages.append(Q(name__icontains=q) | Q(nickname__icontains=q) | Q(domain__icontains=q))
+    found, more = _staged(
+        visible_accounts(user), stages, limit, ("type", "account_id"), lambda row: (row[1].lower(), row[2].lower())
+    )
+    rows = _fetch(Account.objects.select_related("customer"), [row[0] for row in found])
     hits = []
     for a in rows:
         detail = [highlight(v, q) for v in (a.nickname, a.domain, a.tenant_id and f"tenant {a.tenant_id}") if v]
@@ -230,51 +285,96 @@ def _accounts(user, q: str, limit: int):
     return hits, more
 
 
-def _contacts(user, q: str, limit: int):
+def _contact_stages(q: str) -> list:
     upper = q.upper()
+    if _RPN.match(q):
+        # A whole RPN: every RPN has the same length, so only the equal one can match.
+        return [Q(contact_number=upper)]
+    if _is_email(q):
+        # Names hold no "@": only a username can be written like an address.
+        stages = [Q(username=q)]
+        if len(q) >= MIN_FRAGMENT:
+            stages.append(Q(username__icontains=q))
+        return stages
     words = q.split()
     exact = Q(contact_number=upper) | Q(username=q) | Q(first_name__iexact=q) | Q(last_name__iexact=q)
     prefix = Q(first_name__istartswith=q) | Q(last_name__istartswith=q) | Q(username__istartswith=q)
-    contains = Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(username__icontains=q)
+    contains = Q(username__icontains=q)
+    if _NAME_TEXT.match(q):
+        # Only text a person's name can hold: a fragment such as "i.che" would make the trigram index
+        # return every name with a word starting "che", each read and rejected.
+        contains |= Q(first_name__icontains=q) | Q(last_name__icontains=q)
     if len(words) == 2:
         first, last = words
         exact |= Q(first_name__iexact=first, last_name__iexact=last)
-        prefix |= Q(first_name__istartswith=first, last_name__istartswith=last)
+        if len(first) >= MIN_PREFIX and len(last) >= MIN_PREFIX:
+            prefix |= Q(first_name__istartswith=first, last_name__istartswith=last)
     if _RPN_FRAGMENT.match(q):
         prefix |= Q(contact_number__istartswith=q)
         contains |= Q(contact_number__icontains=q)
-    stages = [exact, prefix, contains if len(q) >= MIN_FRAGMENT else None]
+    return [exact, prefix if len(q) >= MIN_PREFIX else None, contains if len(q) >= MIN_FRAGMENT else None]
 
-    extra = []  # (contact, detail) from emails and phones
+
+def _contacts(user, q: str, limit: int):
     digits = phone_digits(q)
-    if "@" in q or (len(q) >= 3 and " " not in q and not _PHONE_TEXT.match(q)):
-        for email in _visible_emails(user).filter(address_lower__contains=q.lower()).order_by()[: limit + 1]:
-            extra.append((email.contact, highlight(email.address, q)))
-    if _PHONE_TEXT.match(q) and len(digits) >= MIN_PHONE_DIGITS:
-        for phone in _visible_phones(user).filter(digits__contains=digits).order_by()[: limit + 1]:
-            extra.append((phone.contact, highlight_digits(phone.number, digits)))
+    is_phone = bool(_PHONE_TEXT.match(q)) and len(digits) >= MIN_PHONE_DIGITS
+    address = q.lower()
+    email_stages = []
+    if _is_email(q):
+        # The address itself; addresses containing it only for a partial one (a whole address has so many
+        # trigrams, most of them common, that the trigram index reads far more than an equality lookup).
+        email_stages = [Q(address_lower=address)]
+        if not _WHOLE_EMAIL.match(address):
+            email_stages.append(Q(address_lower__contains=address))
+    elif len(q) >= MIN_FRAGMENT and " " not in q and not _PHONE_TEXT.match(q) and not _RPN.match(q):
+        email_stages = [Q(address_lower__contains=address)]
+    extra, more_emails = [], False  # (contact id, detail) from emails and phones
+    if email_stages:
+        emails, more_emails = _staged(
+            _visible_emails(user), email_stages, limit, ("contact_id", "address"), lambda row: row[2].lower()
+        )
+        extra += [(contact_id, highlight(email, q)) for _, contact_id, email in emails]
+    if is_phone:
+        phones, _ = _staged(
+            _visible_phones(user), [Q(digits__contains=digits)], limit, ("contact_id", "number"), lambda row: row[2]
+        )
+        extra += [(contact_id, highlight_digits(number, digits)) for _, contact_id, number in phones]
 
-    identifier_first = "@" in q or bool(_PHONE_TEXT.match(q) and len(digits) >= MIN_PHONE_DIGITS)
-    by_name, more = _staged(visible_contacts(user), stages, limit)
-    pairs = [(c, None) for c in by_name]
+    found, more = _staged(
+        visible_contacts(user), _contact_stages(q), limit, ("contact_number",), lambda row: row[1].lower()
+    )
+    pairs = [(row[0], None) for row in found]
+    identifier_first = "@" in q or is_phone
     pairs = extra + pairs if identifier_first else pairs + extra
-    seen, hits = set(), []
-    for contact, detail in pairs:
-        if contact.pk in seen:
-            continue
-        seen.add(contact.pk)
+    chosen, details = [], {}
+    for contact_id, detail in pairs:
+        if contact_id not in details:
+            chosen.append(contact_id)
+            details[contact_id] = detail
+    hits = []
+    for contact in _fetch(Contact.objects.all(), chosen[:limit]):
         name = " ".join(p for p in (contact.first_name, contact.last_name) if p) or "(no name)"
-        details = [d for d in (highlight(contact.username, q), detail) if d]
         hits.append(
             Hit(
                 "contacts",
                 contact.get_absolute_url(),
                 highlight(contact.contact_number, q),
                 highlight(name, q),
-                details,
+                [d for d in (highlight(contact.username, q), details[contact.pk]) if d],
             )
         )
-    return hits[:limit], more or len(hits) > limit
+    return hits, more or more_emails or len(chosen) > limit
+
+
+def _kinds(q: str) -> tuple[str, ...]:
+    """The kinds a query can match: an identifier typed in full belongs to one kind only."""
+    if _RCN.match(q):
+        return ("customers",)
+    if _RPN.match(q) or _is_email(q):
+        return ("contacts",)
+    if _type_id(q):
+        return ("accounts",)
+    return KINDS
 
 
 def search(user, q: str, limit: int = RESULTS_PER_KIND, follow_identifiers: bool = True) -> Results:
@@ -287,6 +387,7 @@ def search(user, q: str, limit: int = RESULTS_PER_KIND, follow_identifiers: bool
         results.redirect = exact_target(user, q)
         if results.redirect:
             return results
-    for kind, finder in (("customers", _customers), ("accounts", _accounts), ("contacts", _contacts)):
-        results.groups[kind], results.more[kind] = finder(user, q, limit)
+    finders = {"customers": _customers, "accounts": _accounts, "contacts": _contacts}
+    for kind in _kinds(q):
+        results.groups[kind], results.more[kind] = finders[kind](user, q, limit)
     return results

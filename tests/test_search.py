@@ -279,7 +279,8 @@ def test_query_count_is_bounded(admin_client, django_assert_max_num_queries, row
         link = AccountContactFactory(account=account, contact__first_name="Nimbus", contact__customer=customer)
         EmailAddressFactory(contact=link.contact, address=f"nimbus{n}@example.com")
         PhoneNumberFactory(contact=link.contact, number=f"210-555-{n:04d}")
-    # session, user, permissions (4) + identifiers (<= 2) + customers (3) + accounts (4) + contacts (3 + 1)
+    # session, user, permissions (4) + identifiers (<= 2) + per kind, one query per stage that runs (<= 3)
+    # and one read of the chosen rows; contacts also look at emails or phones (<= 2)
     for query in ("nimbus", "210-555", "cloud/nim", "nimbus@example", "zzz"):
         with django_assert_max_num_queries(MAX_QUERIES):
             assert admin_client.get(SEARCH, {"q": query}).status_code == 200
@@ -297,6 +298,65 @@ def test_query_count_is_bounded_for_tenant_users(client, django_assert_max_num_q
     with django_assert_max_num_queries(MAX_QUERIES):
         response = client.get(SEARCH, {"q": "orbit"})
     assert len(hits(response, "customers")) == finder.RESULTS_PER_KIND
+
+
+def test_short_queries_match_exactly_or_by_prefix_only(admin_client, world):
+    """Trigram indexes cannot serve fragments under three characters: those match by prefix (two) or exactly."""
+    arbor = CustomerFactory(rcn="RCN-222-333-444", name="Arbor Partners")
+    one = CustomerFactory(rcn="RCN-222-333-445", name="B")
+    response = admin_client.get(SEARCH, {"q": "ar"})
+    assert hits(response, "customers") == [arbor.get_absolute_url()]  # not "Blue Harbor Logistics"
+    response = admin_client.get(SEARCH, {"q": "b"})
+    assert hits(response, "customers") == [one.get_absolute_url()]  # not "Blue ..."
+    response = admin_client.get(SEARCH, {"q": "arb"})
+    assert set(hits(response, "customers")) == {arbor.get_absolute_url(), world["mine"].get_absolute_url()}
+    assert hits(response, "customers")[0] == arbor.get_absolute_url()  # the prefix before the fragment
+
+
+@pytest.mark.parametrize(
+    "query, target",
+    [
+        ("RCN-111-222-333", "mine"),
+        ("CLOUD/5342823", "account"),
+        ("RPN-123-456-789", "contact"),
+        ("marguerite.okonkwo@harbor.example", "contact"),
+    ],
+)
+def test_whole_identifier_is_one_query(admin_user, world, query, target):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert finder.exact_target(admin_user, query) == world[target].get_absolute_url()
+    assert len(captured.captured_queries) == 1
+
+
+@pytest.mark.parametrize(
+    "query, kind, target",
+    [
+        ("RCN-111-222-333", "customers", "mine"),
+        ("CLOUD/5342823", "accounts", "account"),
+        ("RPN-123-456-789", "contacts", "contact"),
+        ("marguerite.okonkwo@harbor.example", "contacts", "contact"),
+    ],
+)
+def test_suggestions_for_a_whole_identifier_search_its_kind_only(admin_user, world, query, kind, target):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        results = finder.search(admin_user, query, limit=finder.SUGGESTIONS_PER_KIND, follow_identifiers=False)
+    assert [hit.url for hit in results.groups[kind]] == [world[target].get_absolute_url()]
+    assert not any(hits for k, hits in results.groups.items() if k != kind)
+    # the exact stage, the read of its row (and for TYPE/ID the ids starting with it; for an address, the
+    # usernames written like it)
+    assert len(captured.captured_queries) <= 4
+
+
+def test_dotted_fragment_finds_addresses_and_usernames_not_names(admin_client, world):
+    response = admin_client.get(SEARCH, {"q": "e.okon"})
+    assert hits(response, "contacts") == [world["contact"].get_absolute_url()]
+    assert "Marguerit<mark>e.Okon</mark>kwo@Harbor.example" in response.content.decode()
 
 
 @pytest.mark.postgres

@@ -20,7 +20,7 @@ from cmsportal.exchange.representations import (
     rcn_change_to_dict,
     status_change_to_dict,
 )
-from cmsportal.identity.access import visible_accounts
+from cmsportal.identity.access import visible_account, visible_accounts
 
 from ..filtersets import AccountFilterSet
 from ..models import Account, AccountChangeType, AccountType
@@ -38,12 +38,7 @@ class AccountResourceMixin:
             account_id = self.kwargs["accountId"]
             account = None
             if account_type in AccountType.values:
-                account = (
-                    visible_accounts(self.request.user)
-                    .select_related("customer")
-                    .filter(type=account_type, account_id=account_id)
-                    .first()
-                )
+                account = visible_account(self.request.user, account_type, account_id)
             if account is None:
                 raise NotFound(f"No customer account {account_type}/{account_id}.")
             self._account = account
@@ -75,7 +70,11 @@ class AccountListView(CMSView):
         accounts = apply_filterset(
             AccountFilterSet, request, ACCOUNT_FILTERS, visible_accounts(request.user).select_related("customer")
         )
-        page = self.pagination.paginate(accounts, request)
+        # The filter pins the list to one type (it has already rejected unknown ones): the keyset need only
+        # compare account ids, which the (type, account_id) index answers from the marker on.
+        types = [value for value in request.GET.getlist("accountType") if value != ""]
+        fixed = (types[-1].strip().upper(),) if types else ()
+        page = self.pagination.paginate(accounts, request, fixed=fixed)
         return Response({"customerAccount": [s.account_item(request, a) for a in page.items], "link": page.links})
 
 

@@ -3,8 +3,10 @@
 Lists of accounts and contacts page by *marker*: a position in the list's key order (`TYPE:ID` for
 accounts, the RPN for contacts) that need not exist. Every page is one keyset query
 (`WHERE (key) >= (marker) ORDER BY key LIMIT n+1`, or `< marker ORDER BY key DESC` backward, then
-reversed), plus at most one `LIMIT 1` probe for the other side of the page: the cost of a page does
-not depend on how deep it lies, and nothing ever counts rows.
+reversed). The other side of the page (is there a previous page? where does the next one start?) is
+read by the same statement as a `LIMIT 1` scalar subquery from the marker, or after an `offset` by
+one `LIMIT 1` probe: the cost of a page does not depend on how deep it lies, and nothing ever counts
+rows.
 
 History lists page by limit/offset, with a `next` link when more records follow.
 """
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, Expression, F
+from django.db.models import BooleanField, Expression, F, Subquery
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -111,16 +113,41 @@ class MarkerPagination:
     def parse_marker(self, text: str) -> tuple:
         raise NotImplementedError
 
-    def marker_of(self, obj) -> str:
+    def marker_of_key(self, key: tuple) -> str:
+        """The marker text of the position `key` (a tuple of `key_fields` values)."""
         raise NotImplementedError
+
+    def marker_of(self, obj) -> str:
+        return self.marker_of_key(self.key_of(obj))
 
     def key_of(self, obj) -> tuple:
         return tuple(getattr(obj, name) for name in self.key_fields)
 
-    def _where(self, operator, key):
-        return RowCompare(self.key_fields, operator, key)
+    def _keyset(self, queryset, operator, key, fixed):
+        """`queryset` limited to the keys `operator` `key`, written so that the key index answers it.
 
-    def paginate(self, queryset, request) -> Page:
+        `fixed` holds the values the filters pin the leading key fields to (`type = T` under `accountType`).
+        PostgreSQL does not combine such an equality with a row comparison that starts with the same column:
+        it starts reading at the first row of `T` and checks the comparison row by row, so cost grows with
+        depth. With the leading fields pinned, the comparison is decided on them here, and only the rest of
+        the key is compared in SQL (`type = T AND account_id >= id`: a range scan from the marker). A marker
+        of another type (only ever typed by hand) keeps the full comparison.
+        """
+        fixed, pinned = tuple(fixed), len(fixed)
+        # Only equality is decided here: ordering is the database's (its collation), never Python's.
+        if fixed and pinned < len(self.key_fields) and tuple(key[:pinned]) == fixed:
+            return queryset.filter(RowCompare(self.key_fields[pinned:], operator, key[pinned:]))
+        scope = queryset.filter(RowCompare(self.key_fields, operator, key))
+        if fixed:
+            # A marker of another type: the bound the comparison implies on the pinned fields, which the
+            # database sets against `type = T` before reading (empty when they contradict), where the row
+            # comparison alone would be checked on every row of T.
+            loose = ">=" if operator in (">", ">=") else "<="
+            scope = scope.filter(RowCompare(self.key_fields[:pinned], loose, key[:pinned]))
+        return scope
+
+    def paginate(self, queryset, request, fixed=()) -> Page:
+        """One page of `queryset` as the request asks; `fixed`: values of leading key fields that the filters pin."""
         params = request.GET
         limit, offset, direction = parse_limit(params), parse_offset(params), parse_direction(params)
         raw_marker = (params.get("marker") or "").strip()
@@ -128,27 +155,51 @@ class MarkerPagination:
         ascending = list(self.key_fields)
         descending = [f"-{name}" for name in self.key_fields]
 
+        # Beside a marker, what lies on the other side of the page is read by the page's own query, as scalar
+        # subqueries PostgreSQL runs once, each an index probe from the marker: nothing precedes the page's first
+        # row that does not precede the marker, and (backward) the row after the page is the first at the marker.
+        beside_marker = marker not in (None, LAST) and offset == 0
         if direction == FORWARD:
             if marker == LAST:
                 rows = []  # "last" going forward is past the end
             else:
-                scope = queryset if marker is None else queryset.filter(self._where(">=", marker))
+                scope = queryset if marker is None else self._keyset(queryset, ">=", marker, fixed)
+                if beside_marker:
+                    before = self._keyset(queryset, "<", marker, fixed).order_by(*descending)
+                    scope = scope.annotate(_cms_before=Subquery(before.values("pk")[:1]))
                 rows = list(scope.order_by(*ascending)[offset : offset + limit + 1])
-            following = rows[limit] if len(rows) > limit else None
+            following = self.key_of(rows[limit]) if len(rows) > limit else None
             rows = rows[:limit]
             if marker is None and offset == 0:
                 precedes = False
+            elif rows and beside_marker:
+                precedes = rows[0]._cms_before is not None
             elif rows:
-                precedes = queryset.filter(self._where("<", self.key_of(rows[0]))).exists()
+                # The nearest preceding key, read backwards from this page through the key index: one entry
+                # whatever the data (EXISTS without an order may scan the table for a match).
+                before = self._keyset(queryset, "<", self.key_of(rows[0]), fixed).order_by(*descending)
+                precedes = bool(before.values_list("pk", flat=True)[:1])
             else:
                 precedes = queryset.exists()
         else:
-            scope = queryset if marker in (None, LAST) else queryset.filter(self._where("<", marker))
+            scope = queryset if marker in (None, LAST) else self._keyset(queryset, "<", marker, fixed)
+            if beside_marker:
+                after = self._keyset(queryset, ">=", marker, fixed).order_by(*ascending)
+                scope = scope.annotate(
+                    **{f"_cms_next{i}": Subquery(after.values(name)[:1]) for i, name in enumerate(self.key_fields)}
+                )
             rows = list(scope.order_by(*descending)[offset : offset + limit + 1])
             precedes = len(rows) > limit
             rows = rows[:limit][::-1]
-            after = queryset.filter(self._where(">", self.key_of(rows[-1]))) if rows else queryset
-            following = after.order_by(*ascending).first()
+            if marker in (None, LAST) and offset == 0:
+                following = None  # the page ends the list
+            elif rows and beside_marker:
+                following = tuple(getattr(rows[-1], f"_cms_next{i}") for i in range(len(self.key_fields)))
+                following = None if following[0] is None else following
+            else:
+                after = self._keyset(queryset, ">", self.key_of(rows[-1]), fixed) if rows else queryset
+                first = after.order_by(*ascending).first()
+                following = self.key_of(first) if first is not None else None
 
         base = kept_params(request, self.filters) + [("limit", limit)]
         links = []
@@ -157,7 +208,7 @@ class MarkerPagination:
         if "self" in self.rels:
             links.append({"rel": self.rels["self"], "href": request.build_absolute_uri()})
         if precedes and "previous" in self.rels:
-            before = self.marker_of(rows[0]) if rows else LAST
+            before = self.marker_of_key(self.key_of(rows[0])) if rows else LAST
             links.append(
                 {
                     "rel": self.rels["previous"],
@@ -168,7 +219,9 @@ class MarkerPagination:
             links.append(
                 {
                     "rel": self.rels["next"],
-                    "href": page_url(request, base + [("marker", self.marker_of(following)), ("direction", FORWARD)]),
+                    "href": page_url(
+                        request, base + [("marker", self.marker_of_key(following)), ("direction", FORWARD)]
+                    ),
                 }
             )
         if "last" in self.rels:
@@ -193,8 +246,8 @@ class AccountPagination(MarkerPagination):
             raise ValidationError({"marker": "An account marker is TYPE:ID, e.g. CLOUD:440369."})
         return (account_type.upper(), account_id)
 
-    def marker_of(self, obj):
-        return obj.marker
+    def marker_of_key(self, key):
+        return f"{key[0]}:{key[1]}"
 
 
 class ContactPagination(MarkerPagination):
@@ -206,8 +259,8 @@ class ContactPagination(MarkerPagination):
     def parse_marker(self, text):
         return (text,)
 
-    def marker_of(self, obj):
-        return obj.contact_number
+    def marker_of_key(self, key):
+        return key[0]
 
 
 class OffsetPagination:

@@ -62,10 +62,21 @@ class Shape:
         raise NotImplementedError
 
 
+class _Links(Shape):
+    """Marks where an Element's Atom links stand among its children."""
+
+    def build(self, value) -> Node:
+        raise TypeError("LINKS only marks a position inside an Element's children.")
+
+
+LINKS = _Links()
+
+
 @dataclass(frozen=True)
 class Element(Shape):
     """A JSON object as one element: scalars are attributes, `children` name the keys that are
-    elements of their own, `link` lists become Atom links after the other children."""
+    elements of their own, in the order the documents print them; `link` lists become Atom links,
+    placed where a `"link": LINKS` entry stands in `children`, or after the other children."""
 
     name: str
     ns: str = CUSTOMER_NS
@@ -74,16 +85,19 @@ class Element(Shape):
     def build(self, value) -> Node:
         node = Node(self.ns, self.name)
         for key, item in value.items():
-            if item is None or key == "link":
+            if item is None or key == "link" or key in self.children:
                 continue
-            if key in self.children:
-                node.children.append(self.children[key].build(item))
-            elif isinstance(item, dict | list):
+            if isinstance(item, dict | list):
                 # Nested values need a declared shape: no key is ever turned into an element name.
                 raise TypeError(f"{self.name}.{key} has no XML shape.")
-            else:
-                node.attrs[key] = xml_text(item)
-        node.children.extend(_links(value.get("link")))
+            node.attrs[key] = xml_text(item)
+        for key, shape in self.children.items():
+            if shape is LINKS:
+                node.children.extend(_links(value.get("link")))
+            elif value.get(key) is not None:
+                node.children.append(shape.build(value[key]))
+        if "link" not in self.children:
+            node.children.extend(_links(value.get("link")))
         return node
 
 

@@ -5,6 +5,7 @@ overrides `Accept`). The suffixed route is listed first so a suffix never become
 key; a key that itself ends in `.json` is reached by adding the suffix (`.../metadata/a:b.json.json`).
 """
 
+import re
 from urllib.parse import quote
 
 from django.urls import get_script_prefix, re_path
@@ -30,10 +31,19 @@ def api_base(request) -> str:
     return base
 
 
+# Characters `quote(segment, safe=":@")` leaves as they are: a segment made only of them needs no quoting.
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~:@-]*")
+
+
+def _segment(value) -> str:
+    text = str(value)
+    return text if _UNQUOTED.fullmatch(text) else quote(text, safe=":@")
+
+
 def api_url(request, *segments: str) -> str:
     """Absolute URL of an API resource under /v1/, each path segment quoted."""
     # Quoted segments are plain ASCII, which build_absolute_uri would leave as it is: appending is the same URL.
-    return api_base(request) + "/".join(quote(str(segment), safe=":@") for segment in segments)
+    return api_base(request) + "/".join(_segment(segment) for segment in segments)
 
 
 def unknown_path():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from accounts.models import Account, UserType
+from cmsportal.api.precompiled import PrecompiledQuery
 
 VIEW_ALL_PERMISSION = "identity.view_all_accounts"
 
@@ -34,15 +35,16 @@ def view_all_exists(user_ref: str = "pk") -> Exists:
         user_id=OuterRef(user_ref), permission_id=Subquery(permission)
     )
     by_group = Group.permissions.through.objects.filter(
-        permission_id=Subquery(permission), group_id__in=get_user_model().groups.through.objects.filter(
-            user_id=OuterRef(OuterRef(user_ref))
-        ).values("group_id")
+        permission_id=Subquery(permission),
+        group_id__in=get_user_model()
+        .groups.through.objects.filter(user_id=OuterRef(OuterRef(user_ref)))
+        .values("group_id"),
     )
     return Exists(direct) | Exists(by_group)
 
 
 def remember_view_all(user, holds_permission: bool) -> None:
-    """Record on `user` (this request's object only) whether it holds the view permission, as `view_all_exists` found."""
+    """Record on `user` (this request's object only) whether it holds the view permission (`view_all_exists`)."""
     setattr(user, _VIEW_ALL_ATTR, bool(holds_permission))
 
 
@@ -61,9 +63,14 @@ def can_view_all(user) -> bool:
 
 
 def granted_tenants(user) -> QuerySet:
+    """The tenant ids granted to `user` (a user or a user's primary key), as a subquery."""
     from cmsportal.identity.models import TenantGrant
 
     return TenantGrant.objects.filter(user=user).values("tenant_id")
+
+
+def _scoped(queryset: QuerySet, view_all: bool, user) -> QuerySet:
+    return queryset if view_all else queryset.filter(tenant_id__in=granted_tenants(user))
 
 
 def visible_accounts(user, queryset: QuerySet | None = None) -> QuerySet:
@@ -71,9 +78,39 @@ def visible_accounts(user, queryset: QuerySet | None = None) -> QuerySet:
     qs = Account.objects.all() if queryset is None else queryset
     if not (user and user.is_authenticated and user.is_active):
         return qs.none()
+    return _scoped(qs, can_view_all(user), user)
+
+
+# `visible_account` for each side of the tenant line, compiled once per connection (see PrecompiledQuery).
+_NO_USER = -(2**31) + 7
+_ACCOUNT_FOR_VIEWER = PrecompiledQuery(
+    lambda account_type, account_id: Account.objects.filter(type=account_type, account_id=account_id).order_by()[:1],
+    Account,
+    placeholders=["\x00type", "\x00id"],
+    related=["customer"],
+)
+_ACCOUNT_FOR_GRANTEE = PrecompiledQuery(
+    lambda user_id, account_type, account_id: _scoped(
+        Account.objects.filter(type=account_type, account_id=account_id), False, user_id
+    ).order_by()[:1],
+    Account,
+    placeholders=[_NO_USER, "\x00type", "\x00id"],
+    related=["customer"],
+)
+
+
+def visible_account(user, account_type: str, account_id: str) -> Account | None:
+    """The account `TYPE/ID` with its customer loaded, if `user` may see it (as `visible_accounts` decides), else None.
+
+    One query; the API resolves the account of every path under /customer_accounts/TYPE/ID with it.
+    """
+    if not (user and user.is_authenticated and user.is_active):
+        return None
     if can_view_all(user):
-        return qs
-    return qs.filter(tenant_id__in=granted_tenants(user))
+        found = _ACCOUNT_FOR_VIEWER.fetch(account_type, account_id)
+    else:
+        found = _ACCOUNT_FOR_GRANTEE.fetch(user.pk, account_type, account_id)
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.db import transaction
 
 from cmsportal import dates
+from cmsportal.api.precompiled import PrecompiledQuery
 from cmsportal.identity.access import can_view_all, remember_view_all, view_all_exists
 from cmsportal.identity.models import ApiKey, Token
 
@@ -54,6 +55,18 @@ def token_issue(user, authenticated_by: list[str] | tuple[str, ...]) -> tuple[To
     return token, plaintext
 
 
+# The token, its user, and whether the user holds the global view permission: one query on every API call.
+_TOKEN_BY_HASH = PrecompiledQuery(
+    lambda key_hash: (
+        Token.objects.annotate(user_view_all=view_all_exists("user_id")).filter(key_hash=key_hash).order_by()[:1]
+    ),
+    Token,
+    placeholders=["\x00key-hash"],
+    related=["user"],
+    annotations=["user_view_all"],
+)
+
+
 def token_lookup(plaintext: str) -> Token | None:
     """The valid token `plaintext` names (with its user), or None if unknown, expired, revoked or its user inactive.
 
@@ -64,12 +77,7 @@ def token_lookup(plaintext: str) -> Token | None:
     """
     if not plaintext or not isinstance(plaintext, str):
         return None
-    found = (
-        Token.objects.select_related("user")
-        .annotate(user_view_all=view_all_exists("user_id"))
-        .filter(key_hash=digest(plaintext))
-        .order_by()[:1]
-    )
+    found = _TOKEN_BY_HASH.fetch(digest(plaintext))
     token = found[0] if found else None
     moment = dates.now()
     if token is None or not token.is_valid_at(moment) or not token.user.is_active:

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from accounts.api.serializers import LinkSerializer
-from cmsportal.api.renderers import Element, ListOf, Text
+from cmsportal.api.renderers import LINKS, Element, ListOf, Text
 from cmsportal.api.routing import api_url
 from cmsportal.exchange.representations import contact_to_dict
 
@@ -11,11 +11,13 @@ from ..models import Role
 
 CONTACT = Element(
     "contact",
+    # The order of the reference's XML examples: details, roles, the via link, preferences.
     children={
-        "roles": ListOf("roles", "role", Text("role")),
         "addresses": ListOf("addresses", "address", Element("address")),
         "emailAddresses": ListOf("emailAddresses", "emailAddress", Element("emailAddress")),
         "phoneNumbers": ListOf("phoneNumbers", "phoneNumber", Element("phoneNumber")),
+        "roles": ListOf("roles", "role", Text("role")),
+        "link": LINKS,
         "notificationPreferences": Element("notificationPreferences"),
     },
 )

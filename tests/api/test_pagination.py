@@ -1,5 +1,6 @@
 """Marker pagination of accounts and contacts: walks, links, limits, and constant query counts."""
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -138,6 +139,47 @@ def test_bad_direction_offset_and_marker_are_400(api, db):
     assert api.get("/v1/customer_accounts?marker=nocolon").status_code == 400
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3, 50])
+@pytest.mark.parametrize("account_type", ["CLOUD", "managed_hosting"])
+def test_walk_with_account_type(api, many_accounts, limit, account_type):
+    _, made = many_accounts
+    expected = sorted(f"{a.type}:{a.account_id}" for a in made if a.type == account_type.upper())
+    first = api.get(f"/v1/customer_accounts?accountType={account_type}&limit={limit}").json()
+    forward, _ = walk(api, path_of(links(first)["CURRENT"]), "NEXT")
+    assert [record for page in forward for record in page] == expected
+    backward, _ = walk(api, path_of(links(first)["LAST"]), "PREVIOUS")
+    assert [record for page in reversed(backward) for record in page] == expected
+
+
+@pytest.mark.parametrize(
+    ("marker", "direction", "expected"),
+    [
+        ("CLOUD:009", "forward", ["CLOUD:009", "CLOUD:012"]),
+        ("CLOUD:010", "forward", ["CLOUD:012", "CLOUD:015"]),
+        ("CLOUD:009", "backward", ["CLOUD:003", "CLOUD:006"]),
+        ("A:1", "forward", ["CLOUD:000", "CLOUD:003"]),  # a marker of another type is a position all the same
+        ("ZZZ:1", "forward", []),
+        ("ZZZ:1", "backward", ["CLOUD:015", "CLOUD:018"]),
+        ("A:1", "backward", []),
+    ],
+)
+def test_account_type_markers(api, many_accounts, marker, direction, expected):
+    body = api.get(f"/v1/customer_accounts?accountType=CLOUD&limit=2&marker={marker}&direction={direction}").json()
+    assert [f"{a['type']}:{a['id']}" for a in body["customerAccount"]] == expected
+
+
+def test_account_type_keyset_compares_account_ids_only(api, many_accounts):
+    """Under accountType the type is pinned: a row comparison starting with it would read the type from its start."""
+    for direction in ("forward", "backward"):
+        url = f"/v1/customer_accounts?accountType=CLOUD&limit=2&marker=CLOUD:009&direction={direction}"
+        captured = queries_for(api, url)
+        assert len(captured) == 2  # authentication, then the page with what lies beside it
+        sql = captured.captured_queries[-1]["sql"]
+        assert not re.search(r'\(\S*"type", \S*"account_id"\) [<>]', sql)
+        # The page, and beside it the key before (forward) or the two key fields after (backward).
+        assert len(re.findall(r'\(\S*"account_id"\) [<>]', sql)) == (2 if direction == "forward" else 3)
+
+
 def queries_for(client, url):
     client.get(url)  # warm up: the token's last-used time is written at most once in a while
     with CaptureQueriesContext(connection) as captured:
@@ -229,10 +271,10 @@ def test_pinned_query_counts(api, django_assert_num_queries, size):
         RCNChangeFactory(account=account)
     expected = {
         "/v1/customer_accounts": 2,  # auth, page
-        "/v1/customer_accounts?marker=CLOUD:2002": 3,  # auth, page, "records precede?" probe
-        "/v1/customer_accounts?marker=last&direction=backward": 3,  # auth, page, "records follow?" probe
+        "/v1/customer_accounts?marker=CLOUD:2002": 2,  # auth, page (which also reads whether records precede)
+        "/v1/customer_accounts?marker=last&direction=backward": 2,  # auth, page (nothing follows the last page)
         "/v1/customer_accounts/CLOUD/1/contacts": 8,  # auth, account, page, roles (2), addresses, emails, phones
-        "/v1/customer_accounts/CLOUD/1/contacts?marker=RPN-000-000-002": 9,
+        "/v1/customer_accounts/CLOUD/1/contacts?marker=RPN-000-000-002": 8,
         "/v1/customer_accounts/CLOUD/1/metadata": 4,  # auth, account, unreadable namespaces, entries
         "/v1/customer_accounts/CLOUD/1/status_history": 3,
         "/v1/customer_accounts/CLOUD/1/history": 3,

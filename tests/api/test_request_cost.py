@@ -109,3 +109,25 @@ def test_session_users_are_decided_by_the_permission_backend(accounts, client):
     other = tenant_user()
     client.force_login(other)
     assert client.get("/v1/customer_accounts/CLOUD/2").status_code == 404
+
+
+def test_token_lookup_reads_like_the_orm():
+    """The precompiled token query answers what the ORM would: converted values, the user, the permission."""
+    user = staff_by_group()
+    token, plaintext = identity.token_issue(user, [identity.PASSWORD, identity.APIKEY])
+    found = identity.token_lookup(plaintext)
+    assert found.pk == token.pk
+    assert found.authenticated_by == ["PASSWORD", "APIKEY"]  # JSON decoded by the field's converter
+    assert found.expires == token.expires and found.expires.tzinfo is not None
+    assert found.user == user and found.user.username == "by-group"
+    assert found.user_view_all is True
+    assert identity.token_lookup(plaintext + "x") is None
+
+
+def test_a_placeholder_that_does_not_reach_the_sql_is_refused():
+    from accounts.models import Account
+    from cmsportal.api.precompiled import PrecompiledQuery
+
+    query = PrecompiledQuery(lambda name: Account.objects.filter(name__contains=name), Account, placeholders=["\x00n"])
+    with pytest.raises(ValueError, match="does not reach the SQL"):
+        query.fetch("x")

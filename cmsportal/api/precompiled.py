@@ -1,0 +1,99 @@
+"""Fixed-shape ORM queries compiled to SQL once per database connection, then run with new parameters.
+
+Compiling a queryset (resolving lookups, joins, select lists) costs about a millisecond of CPU, more
+than PostgreSQL needs to answer an indexed lookup. The queries every API call makes (the token, the
+account in the path) always have the same shape, so they are built with the ORM once per connection,
+with placeholder values, and afterwards only their parameters change. The SQL is Django's own (same
+quoting, same vendor), the values go through the same converters, and the rows become ordinary model
+instances; a query like this still shows in `connection.queries` and in query-count assertions.
+"""
+
+import threading
+from collections.abc import Callable, Sequence
+
+from django.db import connections
+from django.db.models import Model, QuerySet
+
+
+class PrecompiledQuery:
+    """`build(*placeholders)` (a QuerySet of `model`) compiled once per connection; `fetch(*values)` runs it.
+
+    `placeholders` are values of the right type that no real call uses: every one must reach the SQL
+    parameters unchanged (a lookup that transforms its value cannot be precompiled; this is checked).
+    `related` names forward foreign keys whose objects are loaded with each row (like select_related);
+    `annotations` names annotations of `build`'s queryset, set as attributes on each instance.
+    """
+
+    def __init__(
+        self,
+        build: Callable[..., QuerySet],
+        model: type[Model],
+        placeholders: Sequence,
+        related: Sequence[str] = (),
+        annotations: Sequence[str] = (),
+    ):
+        self.build = build
+        self.model = model
+        self.placeholders = tuple(placeholders)
+        self.related = [(name, model._meta.get_field(name).related_model) for name in related]
+        self.annotations = tuple(annotations)
+        self._local = threading.local()  # a connection belongs to one thread; so does its compiled query
+
+    def _attnames(self, model) -> list[str]:
+        return [field.attname for field in model._meta.concrete_fields]
+
+    def _compile(self, using: str):
+        queryset = self.build(*self.placeholders).using(using)
+        own = self._attnames(self.model)
+        names = [*own]
+        for name, related_model in self.related:
+            names.extend(f"{name}__{attname}" for attname in self._attnames(related_model))
+        compiler = queryset.values_list(*names, *self.annotations).query.get_compiler(using)
+        sql, params = compiler.as_sql()
+        selected = [*compiler.query.values_select, *compiler.query.annotation_select]
+        if selected != [*names, *self.annotations]:
+            raise ValueError(f"Unexpected select list for {self.model.__name__}: {selected}")
+        slots: list[tuple[int, int]] = []  # (parameter position, placeholder index)
+        for index, placeholder in enumerate(self.placeholders):
+            positions = [
+                pos for pos, value in enumerate(params) if value == placeholder and type(value) is type(placeholder)
+            ]
+            if not positions:
+                raise ValueError(f"Placeholder {placeholder!r} does not reach the SQL of {self.model.__name__}.")
+            slots.extend((pos, index) for pos in positions)
+        converters = compiler.get_converters([entry[0] for entry in compiler.select[: compiler.col_count]])
+        layout = [(None, self.model, own), *((name, model, self._attnames(model)) for name, model in self.related)]
+        return compiler, sql, list(params), slots, converters, layout
+
+    def fetch(self, *values, using: str = "default") -> list[Model]:
+        """The instances the query answers for these values (in the order of the placeholders)."""
+        cache = getattr(self._local, "compiled", None)
+        if cache is None:
+            cache = self._local.compiled = {}
+        if using not in cache:
+            cache[using] = self._compile(using)
+        compiler, sql, template, slots, converters, layout = cache[using]
+        params = list(template)
+        for pos, index in slots:
+            params[pos] = values[index]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if converters:
+            rows = list(compiler.apply_converters(rows, converters))
+        return [self._instance(using, layout, row) for row in rows]
+
+    def _instance(self, using: str, layout, row) -> Model:
+        obj, start = None, 0
+        for name, model, attnames in layout:
+            values = row[start : start + len(attnames)]
+            start += len(attnames)
+            if name is None:
+                obj = model.from_db(using, attnames, values)
+            else:
+                # A nullable foreign key is a LEFT JOIN: no related row reads as None everywhere.
+                missing = values[attnames.index(model._meta.pk.attname)] is None
+                setattr(obj, name, None if missing else model.from_db(using, attnames, values))
+        for name, value in zip(self.annotations, row[start:], strict=True):
+            setattr(obj, name, value)
+        return obj
