@@ -9,24 +9,7 @@ range scan that stops at the search's LIMIT. On SQLite these operations do nothi
 
 from django.db import migrations
 
-
-class PostgreSQLOnly(migrations.RunSQL):
-    """RunSQL that runs only when the database is PostgreSQL."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-
-
-def prefix_index(name, table, column):
-    return PostgreSQLOnly(
-        f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ((UPPER("{column}"::text)) text_pattern_ops)',
-        f'DROP INDEX IF EXISTS "{name}"',
-    )
+from cmsportal.dbops import prefix_index
 
 
 class Migration(migrations.Migration):

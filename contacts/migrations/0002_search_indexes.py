@@ -8,24 +8,7 @@ operations do nothing.
 
 from django.db import migrations
 
-
-class PostgreSQLOnly(migrations.RunSQL):
-    """RunSQL that runs only when the database is PostgreSQL."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-
-
-def trigram_index(name, table, expression):
-    return PostgreSQLOnly(
-        f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" USING gin (({expression}) gin_trgm_ops)',
-        f'DROP INDEX IF EXISTS "{name}"',
-    )
+from cmsportal.dbops import trigram_index
 
 
 class Migration(migrations.Migration):

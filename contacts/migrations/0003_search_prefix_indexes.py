@@ -7,24 +7,7 @@ On SQLite these operations do nothing.
 
 from django.db import migrations
 
-
-class PostgreSQLOnly(migrations.RunSQL):
-    """RunSQL that runs only when the database is PostgreSQL."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-
-
-def prefix_index(name, table, expression):
-    return PostgreSQLOnly(
-        f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" (({expression}) text_pattern_ops)',
-        f'DROP INDEX IF EXISTS "{name}"',
-    )
+from cmsportal.dbops import prefix_index
 
 
 class Migration(migrations.Migration):
@@ -34,8 +17,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        prefix_index("contact_first_name_prefix", "contacts_contact", 'UPPER("first_name"::text)'),
-        prefix_index("contact_last_name_prefix", "contacts_contact", 'UPPER("last_name"::text)'),
-        prefix_index("contact_username_prefix", "contacts_contact", 'UPPER("username"::text)'),
-        prefix_index("contact_number_prefix", "contacts_contact", 'UPPER("contact_number"::text)'),
+        prefix_index("contact_first_name_prefix", "contacts_contact", "first_name"),
+        prefix_index("contact_last_name_prefix", "contacts_contact", "last_name"),
+        prefix_index("contact_username_prefix", "contacts_contact", "username"),
+        prefix_index("contact_number_prefix", "contacts_contact", "contact_number"),
     ]

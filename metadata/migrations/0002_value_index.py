@@ -7,17 +7,7 @@ planner combines it with the existing (key, account) index. On SQLite this does 
 
 from django.db import migrations
 
-
-class PostgreSQLOnly(migrations.RunSQL):
-    """RunSQL that runs only when the database is PostgreSQL."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+from cmsportal.dbops import PostgreSQLOnly
 
 
 class Migration(migrations.Migration):

@@ -85,3 +85,22 @@ def test_index_rebuild_for_big_loads_keeps_every_index(db, monkeypatch):
     assert any("account_domain_idx" in statement for statement in rebuilt)
     assert indexes() == before
     assert Account.objects.filter(domain="12345").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_large_import_leaves_fresh_planner_statistics(monkeypatch):
+    """A bulk load is followed by ANALYZE, so the planner does not treat the new tables as empty."""
+    from django.db import connection
+
+    from cmsportal.exchange import import_records
+
+    monkeypatch.setattr(importer, "ANALYZE_THRESHOLD", 10)
+    records = [
+        {"customerAccount": {"id": str(1000 + n), "type": "CLOUD", "rcn": "RCN-100-200-300", "status": "Active"}}
+        for n in range(50)
+    ]
+    import_records(records, progress=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'accounts_account'")
+        assert cursor.fetchone()[0] == 50
