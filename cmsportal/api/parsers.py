@@ -23,21 +23,26 @@ class CMSJSONParser(JSONParser):
     media_type = "application/json"
 
 
+def parse_xml_safely(stream):
+    """The root element of an XML request body; no DTDs, entities or external references. ParseError (400) if bad."""
+    body = stream.read() if stream is not None else b""
+    if not body.strip():
+        raise ParseError("The request body is empty.")
+    try:
+        return fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise ParseError("XML with DTDs, entities or external references is not accepted.") from exc
+    except (XMLSyntaxError, ValueError) as exc:
+        raise ParseError(f"XML parse error: {exc}") from exc
+
+
 class CMSXMLParser(BaseParser):
     """XML bodies (`application/xml`): a single `<meta>` element in the metadata namespace."""
 
     media_type = "application/xml"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        body = stream.read() if stream is not None else b""
-        if not body.strip():
-            raise ParseError("The request body is empty.")
-        try:
-            root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-        except DefusedXmlException as exc:
-            raise ParseError("XML with DTDs, entities or external references is not accepted.") from exc
-        except (XMLSyntaxError, ValueError) as exc:
-            raise ParseError(f"XML parse error: {exc}") from exc
+        root = parse_xml_safely(stream)
         if root.tag not in (f"{{{METADATA_NS}}}meta", "meta"):
             raise ParseError(f"Expected a <meta> element in the namespace {METADATA_NS}.")
         if len(root):

@@ -9,14 +9,10 @@ Both become the same dictionary as the JSON body, so the view sees one shape. XM
 defusedxml: no DTDs, no entities, no external references.
 """
 
-from xml.etree.ElementTree import ParseError as XMLSyntaxError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from cmsportal.api.parsers import CMSJSONParser
+from cmsportal.api.parsers import CMSJSONParser, parse_xml_safely
 
 XML_KINDS = {"passwordCredentials": "passwordCredentials", "apiKeyCredentials": "RAX-KSKEY:apiKeyCredentials"}
 
@@ -35,15 +31,7 @@ class IdentityXMLParser(BaseParser):
     media_type = "application/xml"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        body = stream.read() if stream is not None else b""
-        if not body.strip():
-            raise ParseError("The request body is empty.")
-        try:
-            root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-        except DefusedXmlException as exc:
-            raise ParseError("XML with DTDs, entities or external references is not accepted.") from exc
-        except (XMLSyntaxError, ValueError) as exc:
-            raise ParseError(f"XML parse error: {exc}") from exc
+        root = parse_xml_safely(stream)
         if _local(root.tag) != "auth":
             raise ParseError("The XML body must be an <auth> element.")
         auth = {}
