@@ -140,7 +140,8 @@ def apikey_issue(user, name: str, *, instance: ApiKey | None = None) -> tuple[Ap
     key.user = user
     key.name = name
     with transaction.atomic():
-        plaintext = secrets.token_urlsafe(32)
+        # Hex, not URL-safe base64: a key (or its prefix) starting with "-" would read as an option on a command line.
+        plaintext = secrets.token_hex(32)
         key.prefix = plaintext[: ApiKey.PREFIX_LENGTH]
         key.key_hash = digest(plaintext)
         key.created = dates.now()

@@ -65,3 +65,11 @@ def test_cms_tokens_purge_expired():
     assert list(Token.objects.all()) == [live]
     with pytest.raises(CommandError):
         run("cms_tokens")
+
+
+@pytest.mark.django_db
+def test_api_keys_never_start_like_a_command_line_option():
+    user = UserFactory(username="bob")
+    for n in range(50):
+        _, plaintext = services.apikey_issue(user, f"key {n}")
+        assert plaintext[0].isalnum() and len(plaintext) >= 43
