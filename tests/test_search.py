@@ -382,10 +382,17 @@ def test_every_search_query_can_be_served_by_indexes(admin_user, world, query):
         # index can narrow down must use a disabled plan, which PostgreSQL charges 1e10 cost units.
         for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
             cursor.execute(f"SET LOCAL {setting} = off")
+        explained = 0
         for entry in captured.captured_queries:
             if not any(f'"{table}"' in entry["sql"] for table in searched):
+                continue
+            if re.search(r'WHERE "\w+"\."id" IN \([\d, ]+\)$', entry["sql"]):
+                # Fetching the chosen rows by primary key is bounded by construction; with index scans
+                # switched off the planner may still price a pk join as "disabled", which is no scan.
                 continue
             cursor.execute("EXPLAIN " + entry["sql"])
             plan = "\n".join(row[0] for row in cursor.fetchall())
             total_cost = float(re.search(r"cost=[\d.]+\.\.([\d.]+)", plan).group(1))
             assert total_cost < 1e9, f"{entry['sql']}\n{plan}"
+            explained += 1
+    assert explained, "no search query was checked"
