@@ -8,13 +8,33 @@ import hashlib
 
 import django_filters
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import MD5
 
-from metadata.models import Metadata, namespace_of
+from metadata.models import namespace_of
 from metadata.services import can_read_namespace
 
 from .models import AccessPolicy, Account, AccountStatus, AccountType, CollectionsStatus, Customer
+
+# The order of account lists: the list key.
+LIST_KEY = ("type", "account_id")
+# Under a metadata filter, the same key as copied on the joined metadata entry (aliases of the filtered queryset).
+METADATA_LIST_KEY = ("metadata_account_type", "metadata_account_ident")
+
+
+def list_key_columns(queryset) -> tuple[str, str]:
+    """What to order and compare `queryset` (accounts, as AccountFilterSet left it) by for the list key order.
+
+    Under a metadata filter, the joined entry's copy of the key: PostgreSQL then reads a page as one range of the
+    metadata index from the marker on, instead of walking the accounts in key order and probing each one's
+    metadata. The values are the account's own, so the order and every position are the same.
+    """
+    return METADATA_LIST_KEY if METADATA_LIST_KEY[0] in queryset.query.annotations else LIST_KEY
+
+
+def order_columns(queryset, fields: tuple[str, ...]) -> tuple[str, ...]:
+    """`fields` (a sort key of the account list) as `queryset` is best ordered and compared by."""
+    return list_key_columns(queryset) if tuple(fields) == LIST_KEY else tuple(fields)
 
 
 class CaseInsensitiveChoiceFilter(django_filters.CharFilter):
@@ -68,12 +88,28 @@ class AccountFilterSet(django_filters.FilterSet):
         user = getattr(self.request, "user", None)
         if not can_read_namespace(user, namespace_of(key)):
             raise PermissionDenied(f"You may not read metadata in the namespace {namespace_of(key)!r}.")
-        entries = Metadata.objects.filter(account=OuterRef("pk"), key=key)
+        # A join, not EXISTS: an account has at most one entry per key, and the entry carries the account's list
+        # key, which the list is then ordered by (list_key_columns): one range of (key, account_type, account_ident)
+        # or (key, md5(value), account_type, account_ident) from the marker on. One filter() call, one join; the
+        # aliases (defined without a filter) refer to that join.
+        matching = {"metadata__key": key}
         if wanted not in (None, ""):
-            # The md5 comparison lets PostgreSQL use the (key, md5(value)) index; the value one keeps it exact.
+            matching["metadata__value"] = wanted
+        qs = qs.filter(**matching).alias(
+            **{
+                METADATA_LIST_KEY[0]: F("metadata__account_type"),
+                METADATA_LIST_KEY[1]: F("metadata__account_ident"),
+            }
+        )
+        if wanted not in (None, ""):
+            # The md5 comparison lets PostgreSQL use the md5(value) index; the value one keeps it exact.
             digest = hashlib.md5(wanted.encode(), usedforsecurity=False).hexdigest()
-            entries = entries.annotate(value_md5=MD5("value")).filter(value_md5=digest, value=wanted)
-        return qs.filter(Exists(entries))
+            qs = qs.alias(metadata_value_md5=MD5("metadata__value")).filter(metadata_value_md5=digest)
+        account_type = (data.get("accountType") or "").strip().upper()
+        if account_type in AccountType.values:
+            # accountType pins the account's type; pinning the copy too bounds the index range to that type.
+            qs = qs.filter(**{METADATA_LIST_KEY[0]: account_type})
+        return qs
 
     def filter_q(self, qs, name, value):
         value = value.strip()

@@ -15,7 +15,7 @@ from metadata.models import Namespace, namespace_of
 from metadata.services import can_write_namespace, readable_metadata
 
 from . import services
-from .filtersets import AccountFilterSet, CustomerFilterSet
+from .filtersets import AccountFilterSet, CustomerFilterSet, order_columns
 from .forms import CollectionsForm, MergeForm, MoveForm, NicknameForm, StatusForm
 from .models import AccessPolicy, Account, AccountType, CollectionsStatus, FraudStatus, RCNChange
 
@@ -188,6 +188,7 @@ def account_list(request):
         filterset=filterset,
         sort_keys=ACCOUNT_SORTS,
         template="accounts/account_list.html",
+        columns=order_columns,
     )
 
 
@@ -199,6 +200,7 @@ def account_export(request):
         request,
         filterset=filterset,
         sort_keys=ACCOUNT_SORTS,
+        columns=order_columns,
         filename="accounts.csv",
         header=ACCOUNT_CSV_HEADER,
         row_values=lambda a: [

@@ -79,15 +79,18 @@ def targets(results: dict) -> list[tuple[str, str, str, bool | None]]:
     )
     for endpoint in ("search", "suggest"):
         for category, result in sorted((_get(results, endpoint) or {}).items()):
-            limit = EXACT_TARGET_MS if category in EXACT_CATEGORIES else SEARCH_TARGET_MS
-            which = "p50" if category in EXACT_CATEGORIES else "p95"
-            value = _get(result, which)
-            add(
-                f"{endpoint} `{category}` {which}",
-                f"< {limit:g} ms" if category not in EXACT_CATEGORIES else f"< {limit:g} ms (exact identifier)",
-                "n/a" if value is None else f"{_ms(value)} ({result.get('errors', 0)} errors)",
-                None if value is None else value < limit and not result.get("errors"),
-            )
+            # Every query: p95 under 50 ms. Exact identifiers also: the typical (p50) answer under 5 ms.
+            checks = [("p95", SEARCH_TARGET_MS, "")]
+            if category in EXACT_CATEGORIES:
+                checks.append(("p50", EXACT_TARGET_MS, " (exact identifier)"))
+            for which, limit, note in checks:
+                value = _get(result, which)
+                add(
+                    f"{endpoint} `{category}` {which}",
+                    f"< {limit:g} ms{note}",
+                    "n/a" if value is None else f"{_ms(value)} ({result.get('errors', 0)} errors)",
+                    None if value is None else value < limit and not result.get("errors"),
+                )
     rate = _get(results, "dataset", "import", "records_per_second")
     add(
         "Import rate",

@@ -16,6 +16,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404, StreamingHttpResponse
 
 from accounts.models import Customer, RCNChange, RCNChangeType
+from cmsportal.api.pagination import row_compare
 from cmsportal.identity.access import can_view_all, visible_accounts
 from contacts.models import AccountContact, Contact
 
@@ -94,18 +95,26 @@ def decode_cursor(token: str, width: int) -> list | None:
     return values
 
 
-def _ordering(key: SortKey, up: bool):
+def _ordering(columns, up: bool):
     """`up` is ascending with NULLs last; its exact reverse is descending with NULLs first."""
     if up:
-        return [F(name).asc(nulls_last=True) for name in key.fields]
-    return [F(name).desc(nulls_first=True) for name in key.fields]
+        return [F(name).asc(nulls_last=True) for name in columns]
+    return [F(name).desc(nulls_first=True) for name in columns]
 
 
-def _after(key: SortKey, values, up: bool) -> Q:
-    """Rows strictly after `values` in the `up` (or reversed) order, as one lexicographic condition."""
+def _after(key: SortKey, values, up: bool, columns=None):
+    """Rows strictly after `values` in the `up` (or reversed) order, as one lexicographic condition.
+
+    `columns`: the names compared (default `key.fields`), holding the key's values in each row. A key of text
+    without NULLs is one row comparison, which an index on the columns answers as a range from the cursor; a
+    key with NULLs is spelled out field by field (ascending puts NULLs last, which no row comparison says).
+    """
+    columns = tuple(columns or key.fields)
+    if not key.nullable and all(isinstance(value, str) for value in values):
+        return row_compare(columns, ">" if up else "<", values)
     condition = Q(pk__in=[])
     equal = Q()
-    for name, value in zip(key.fields, values, strict=True):
+    for name, value in zip(columns, values, strict=True):
         if value is None:
             beyond = Q(pk__in=[]) if up else Q(**{f"{name}__isnull": False})
             same = Q(**{f"{name}__isnull": True})
@@ -130,15 +139,20 @@ class Page:
     prev_cursor: str | None
 
 
-def keyset_page(queryset: QuerySet, key: SortKey, descending: bool, after=None, before=None, size=PAGE_SIZE) -> Page:
-    """One page of `queryset` in sort order, after (or before) the row whose key values a cursor holds."""
+def keyset_page(
+    queryset: QuerySet, key: SortKey, descending: bool, after=None, before=None, size=PAGE_SIZE, columns=None
+) -> Page:
+    """One page of `queryset` in sort order, after (or before) the row whose key values a cursor holds.
+
+    `columns`: what to order and compare by, when not `key.fields` (see `_after`); cursors hold `key.fields`.
+    """
     up = not descending
     cursor = before if before is not None else after
     backwards = before is not None
     travel_up = up != backwards
-    qs = queryset.order_by(*_ordering(key, travel_up))
+    qs = queryset.order_by(*_ordering(columns or key.fields, travel_up))
     if cursor is not None:
-        qs = qs.filter(_after(key, cursor, travel_up))
+        qs = qs.filter(_after(key, cursor, travel_up, columns))
     rows = list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
@@ -151,13 +165,13 @@ def keyset_page(queryset: QuerySet, key: SortKey, descending: bool, after=None, 
     return Page(rows, next_cursor=last if more else None, prev_cursor=first if cursor is not None else None)
 
 
-def iterate_keyset(queryset: QuerySet, key: SortKey, descending: bool, batch=CSV_BATCH):
+def iterate_keyset(queryset: QuerySet, key: SortKey, descending: bool, batch=CSV_BATCH, columns=None):
     """Every row of `queryset` in sort order, fetched in keyset batches: constant memory on any size."""
     up = not descending
-    ordered = queryset.order_by(*_ordering(key, up))
+    ordered = queryset.order_by(*_ordering(columns or key.fields, up))
     cursor = None
     while True:
-        qs = ordered if cursor is None else ordered.filter(_after(key, cursor, up))
+        qs = ordered if cursor is None else ordered.filter(_after(key, cursor, up, columns))
         rows = list(qs[:batch])
         yield from rows
         if len(rows) < batch:
@@ -295,8 +309,12 @@ def sort_from(request, sort_keys: dict) -> tuple[str, bool]:
     return name, descending
 
 
-def list_page(request, *, filterset, sort_keys: dict, template: str, extra=None, prepare=None):
-    """Render a browse list: filter form, capped count, sortable columns, keyset pages."""
+def list_page(request, *, filterset, sort_keys: dict, template: str, extra=None, prepare=None, columns=None):
+    """Render a browse list: filter form, capped count, sortable columns, keyset pages.
+
+    `columns(queryset, fields)`: the names to order and compare the filtered queryset by for a sort key's
+    `fields`, when the filters provide better ones (e.g. a copy of the key on a joined, indexed table).
+    """
     from django.shortcuts import render
 
     sort, descending = sort_from(request, sort_keys)
@@ -314,11 +332,12 @@ def list_page(request, *, filterset, sort_keys: dict, template: str, extra=None,
     if qs is not None:
         after = decode_cursor(request.GET["after"], len(key.fields)) if request.GET.get("after") else None
         before = decode_cursor(request.GET["before"], len(key.fields)) if request.GET.get("before") else None
+        names = columns(qs, key.fields) if columns else None
         try:
-            page = keyset_page(qs, key, descending, after=after, before=before, size=PAGE_SIZE)
+            page = keyset_page(qs, key, descending, after=after, before=before, size=PAGE_SIZE, columns=names)
         except (ValueError, TypeError, ValidationError):
             # A cursor whose values do not fit the columns was not made here: start from the top.
-            page = keyset_page(qs, key, descending, size=PAGE_SIZE)
+            page = keyset_page(qs, key, descending, size=PAGE_SIZE, columns=names)
         rows = page.rows
         if prepare:
             rows = prepare(rows)
@@ -333,12 +352,15 @@ def list_page(request, *, filterset, sort_keys: dict, template: str, extra=None,
     return render(request, template, context)
 
 
-def list_export(request, *, filterset, sort_keys: dict, filename: str, header: list[str], row_values):
-    """CSV of exactly the filtered list, in the list's order, streamed in keyset batches."""
+def list_export(request, *, filterset, sort_keys: dict, filename: str, header: list[str], row_values, columns=None):
+    """CSV of exactly the filtered list, in the list's order, streamed in keyset batches (`columns`: as list_page)."""
     from django.http import HttpResponseBadRequest
 
     sort, descending = sort_from(request, sort_keys)
     qs, errors = apply_filterset(filterset)
     if qs is None:
         return HttpResponseBadRequest("; ".join(errors), content_type="text/plain; charset=utf-8")
-    return csv_response(filename, header, iterate_keyset(qs, sort_keys[sort], descending, batch=CSV_BATCH), row_values)
+    key = sort_keys[sort]
+    names = columns(qs, key.fields) if columns else None
+    rows = iterate_keyset(qs, key, descending, batch=CSV_BATCH, columns=names)
+    return csv_response(filename, header, rows, row_values)

@@ -7,6 +7,8 @@ DJANGO_ALLOWED_HOSTS  comma-separated host names (default: 127.0.0.1,localhost,t
 REDIS_URL             optional cache (default: local memory)
 CMS_TOKEN_LIFETIME    API token lifetime in seconds (default: 86400)
 CMS_TOKEN_FAILURE_RATE  failed token requests allowed per user and per address (default: 20/min)
+CMS_PREPARED_STATEMENTS  0 to stop preparing the per-request API queries on PostgreSQL (default: on;
+                      turn it off behind a connection pooler in transaction mode that cannot keep them)
 """
 
 import os
@@ -107,6 +109,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that needs no round trip (cmsportal/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "cmsportal.postgresql"
+CMS_PREPARED_STATEMENTS = env_bool("CMS_PREPARED_STATEMENTS", True)
+if DATABASES["default"]["ENGINE"] == "cmsportal.postgresql" and CMS_PREPARED_STATEMENTS:
+    # Django turns psycopg's statement preparation off (prepare_threshold None). Its own cursors bind
+    # parameters on the client and never prepare either way; a threshold lets the cursors of
+    # cmsportal/api/precompiled.py prepare the per-request API queries.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the pages read while an import writes; a busy timeout instead of "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -60,6 +60,12 @@ class Metadata(models.Model):
     """One metadata entry of an account; unique per account and key."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="metadata")
+    # The account's list key (type, account_id), copied so that accounts filtered by metadata are read in list
+    # order from one range of the (key, account_type, account_ident) indexes. save() and the importer fill them
+    # from the account. They never need updating: an account's type and id never change, and an entry never
+    # moves to another account (the services and the admin keep an entry's account and key).
+    account_type = models.CharField(max_length=32, editable=False)
+    account_ident = models.CharField(max_length=64, editable=False)
     key = models.CharField(max_length=KEY_MAX_LENGTH, validators=[validate_key])
     namespace = models.GeneratedField(
         expression=Left("key", StrIndex("key", models.Value(":")) - 1),
@@ -77,9 +83,15 @@ class Metadata(models.Model):
         verbose_name_plural = "metadata"
         constraints = [models.UniqueConstraint(fields=["account", "key"], name="metadata_account_key_uniq")]
         indexes = [
-            models.Index(fields=["key", "account"], name="metadata_key_idx"),
+            models.Index(fields=["key", "account_type", "account_ident"], name="metadata_key_list_idx"),
             models.Index(fields=["namespace"], name="metadata_namespace_idx"),
         ]
 
     def __str__(self):
         return f"{self.key}={self.value[:40]}"
+
+    def save(self, *args, **kwargs):
+        # From the account object when one is at hand (no query), else loaded once for a new entry.
+        if not self.account_type or self._meta.get_field("account").is_cached(self):
+            self.account_type, self.account_ident = self.account.type, self.account.account_id
+        super().save(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""The PostgreSQL search indexes (accounts/contacts migrations 0002 and 0003, metadata 0002): present, and
+"""The PostgreSQL search indexes (accounts/contacts migrations 0002 and 0003, metadata 0004): present, and
 used by the ORM's lookups and by the search's query shapes.
 
 Most plans are taken with sequential scans disabled, which proves the index *can* serve the lookup
@@ -43,7 +43,7 @@ POSTGRES_ONLY_INDEXES = {
     },
     "contacts_emailaddress": {"email_lower_trgm"},
     "contacts_phonenumber": {"phone_digits_trgm"},
-    "metadata_metadata": {"metadata_key_value_md5_idx"},
+    "metadata_metadata": {"metadata_key_value_list_idx"},
 }
 
 
@@ -116,7 +116,7 @@ def _plan(queryset) -> str:
                 value_md5=hashlib.md5(b"gold" * 2000, usedforsecurity=False).hexdigest(),
                 value="gold" * 2000,
             ),
-            "metadata_key_value_md5_idx",
+            "metadata_key_value_list_idx",
         ),
     ],
 )

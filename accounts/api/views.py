@@ -22,7 +22,7 @@ from cmsportal.exchange.representations import (
 )
 from cmsportal.identity.access import visible_account, visible_accounts
 
-from ..filtersets import AccountFilterSet
+from ..filtersets import AccountFilterSet, list_key_columns
 from ..models import Account, AccountChangeType, AccountType
 from . import serializers as s
 
@@ -74,7 +74,7 @@ class AccountListView(CMSView):
         # compare account ids, which the (type, account_id) index answers from the marker on.
         types = [value for value in request.GET.getlist("accountType") if value != ""]
         fixed = (types[-1].strip().upper(),) if types else ()
-        page = self.pagination.paginate(accounts, request, fixed=fixed)
+        page = self.pagination.paginate(accounts, request, fixed=fixed, columns=list_key_columns(accounts))
         return Response({"customerAccount": [s.account_item(request, a) for a in page.items], "link": page.links})
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, Expression, F, Subquery
+from django.db.models import BooleanField, Expression, F, Q, Subquery
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -28,7 +28,7 @@ class RowCompare(Expression):
 
     output_field = BooleanField()
     conditional = True
-    OPERATORS = {">", ">=", "<", "<="}
+    OPERATORS = {">", ">=", "<", "<=", "<>"}
 
     def __init__(self, fields, operator, values):
         if operator not in self.OPERATORS or len(fields) != len(values):
@@ -52,6 +52,20 @@ class RowCompare(Expression):
             params.extend(column_params)
         placeholders = ", ".join(["%s"] * len(self.values))
         return f"({', '.join(parts)}) {self.operator} ({placeholders})", (*params, *self.values)
+
+
+def row_compare(fields, operator, values) -> Q:
+    """The keys `(fields) <operator> (values)`, written so that PostgreSQL estimates them sensibly.
+
+    PostgreSQL estimates a row comparison by its first column alone: `(type, account_id) > ('MANAGED_HOSTING', x)`
+    counts as `type > 'MANAGED_HOSTING'`, no rows at all when that is the last type. Expecting a single row, it may
+    read the page from an index that answers fewer of the conditions (metadata by key alone, the value filtered)
+    and read far past the page. A strict comparison of several fields is therefore written non-strict, minus the
+    key itself: the same rows, and the index scan starts at the same place.
+    """
+    if len(fields) > 1 and operator in (">", "<"):
+        return Q(RowCompare(fields, operator + "=", values), RowCompare(fields, "<>", values))
+    return Q(RowCompare(fields, operator, values))
 
 
 def _positive_int(params, name, default, minimum):
@@ -123,8 +137,8 @@ class MarkerPagination:
     def key_of(self, obj) -> tuple:
         return tuple(getattr(obj, name) for name in self.key_fields)
 
-    def _keyset(self, queryset, operator, key, fixed):
-        """`queryset` limited to the keys `operator` `key`, written so that the key index answers it.
+    def _keyset(self, queryset, operator, key, fixed, columns):
+        """`queryset` limited to the keys `operator` `key` (compared on `columns`), so that the key index answers it.
 
         `fixed` holds the values the filters pin the leading key fields to (`type = T` under `accountType`).
         PostgreSQL does not combine such an equality with a row comparison that starts with the same column:
@@ -135,25 +149,36 @@ class MarkerPagination:
         """
         fixed, pinned = tuple(fixed), len(fixed)
         # Only equality is decided here: ordering is the database's (its collation), never Python's.
-        if fixed and pinned < len(self.key_fields) and tuple(key[:pinned]) == fixed:
-            return queryset.filter(RowCompare(self.key_fields[pinned:], operator, key[pinned:]))
-        scope = queryset.filter(RowCompare(self.key_fields, operator, key))
+        if fixed and pinned < len(columns) and tuple(key[:pinned]) == fixed:
+            return queryset.filter(row_compare(columns[pinned:], operator, key[pinned:]))
+        scope = queryset.filter(row_compare(columns, operator, key))
         if fixed:
             # A marker of another type: the bound the comparison implies on the pinned fields, which the
             # database sets against `type = T` before reading (empty when they contradict), where the row
             # comparison alone would be checked on every row of T.
             loose = ">=" if operator in (">", ">=") else "<="
-            scope = scope.filter(RowCompare(self.key_fields[:pinned], loose, key[:pinned]))
+            scope = scope.filter(RowCompare(columns[:pinned], loose, key[:pinned]))
         return scope
 
-    def paginate(self, queryset, request, fixed=()) -> Page:
-        """One page of `queryset` as the request asks; `fixed`: values of leading key fields that the filters pin."""
+    def paginate(self, queryset, request, fixed=(), columns=None) -> Page:
+        """One page of `queryset` as the request asks.
+
+        `fixed`: values the filters pin the leading key fields (and `columns`) to. `columns`: what the queryset
+        is ordered and compared by, when not `key_fields` themselves: names (fields or aliases) holding the same
+        values in each row, such as a joined table's copy of the key that an index of that table orders.
+        """
         params = request.GET
         limit, offset, direction = parse_limit(params), parse_offset(params), parse_direction(params)
         raw_marker = (params.get("marker") or "").strip()
         marker = None if raw_marker == "" else (LAST if raw_marker == LAST else self.parse_marker(raw_marker))
-        ascending = list(self.key_fields)
-        descending = [f"-{name}" for name in self.key_fields]
+        columns = tuple(columns or self.key_fields)
+        if len(columns) != len(self.key_fields):
+            raise ValueError("paginate needs one column per key field.")
+        ascending = list(columns)
+        descending = [f"-{name}" for name in columns]
+
+        def keyset(operator, key):
+            return self._keyset(queryset, operator, key, fixed, columns)
 
         # Beside a marker, what lies on the other side of the page is read by the page's own query, as scalar
         # subqueries PostgreSQL runs once, each an index probe from the marker: nothing precedes the page's first
@@ -163,9 +188,9 @@ class MarkerPagination:
             if marker == LAST:
                 rows = []  # "last" going forward is past the end
             else:
-                scope = queryset if marker is None else self._keyset(queryset, ">=", marker, fixed)
+                scope = queryset if marker is None else keyset(">=", marker)
                 if beside_marker:
-                    before = self._keyset(queryset, "<", marker, fixed).order_by(*descending)
+                    before = keyset("<", marker).order_by(*descending)
                     scope = scope.annotate(_cms_before=Subquery(before.values("pk")[:1]))
                 rows = list(scope.order_by(*ascending)[offset : offset + limit + 1])
             following = self.key_of(rows[limit]) if len(rows) > limit else None
@@ -174,17 +199,18 @@ class MarkerPagination:
                 precedes = False
             elif rows and beside_marker:
                 precedes = rows[0]._cms_before is not None
-            elif rows:
-                # The nearest preceding key, read backwards from this page through the key index: one entry
-                # whatever the data (EXISTS without an order may scan the table for a match).
-                before = self._keyset(queryset, "<", self.key_of(rows[0]), fixed).order_by(*descending)
+            elif rows or beside_marker:
+                # The nearest preceding key, read backwards from this page (or, past the end, from the marker)
+                # through the key index: one entry whatever the data (EXISTS without an order may scan the table
+                # for a match).
+                before = keyset("<", self.key_of(rows[0]) if rows else marker).order_by(*descending)
                 precedes = bool(before.values_list("pk", flat=True)[:1])
             else:
                 precedes = queryset.exists()
         else:
-            scope = queryset if marker in (None, LAST) else self._keyset(queryset, "<", marker, fixed)
+            scope = queryset if marker in (None, LAST) else keyset("<", marker)
             if beside_marker:
-                after = self._keyset(queryset, ">=", marker, fixed).order_by(*ascending)
+                after = keyset(">=", marker).order_by(*ascending)
                 scope = scope.annotate(
                     **{f"_cms_next{i}": Subquery(after.values(name)[:1]) for i, name in enumerate(self.key_fields)}
                 )
@@ -197,7 +223,7 @@ class MarkerPagination:
                 following = tuple(getattr(rows[-1], f"_cms_next{i}") for i in range(len(self.key_fields)))
                 following = None if following[0] is None else following
             else:
-                after = self._keyset(queryset, ">", self.key_of(rows[-1]), fixed) if rows else queryset
+                after = keyset(">", self.key_of(rows[-1])) if rows else queryset
                 first = after.order_by(*ascending).first()
                 following = self.key_of(first) if first is not None else None
 

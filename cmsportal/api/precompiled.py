@@ -6,13 +6,28 @@ account in the path) always have the same shape, so they are built with the ORM 
 with placeholder values, and afterwards only their parameters change. The SQL is Django's own (same
 quoting, same vendor), the values go through the same converters, and the rows become ordinary model
 instances; a query like this still shows in `connection.queries` and in query-count assertions.
+
+On PostgreSQL the SQL also runs as a server-side prepared statement (unless
+`CMS_PREPARED_STATEMENTS` is off): PostgreSQL then parses and plans it once per connection. Planning
+the token query (a join and two EXISTS) took 0.3-0.5 ms and the account query 0.2 ms, against
+0.03-0.06 ms to execute either; on a shared two-core machine that planning competes with the
+application for the same CPUs. Both queries select by a unique key, so the generic plan PostgreSQL
+settles on is the plan every value gets.
 """
 
 import threading
 from collections.abc import Callable, Sequence
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import Model, QuerySet
+
+
+def _cursor(connection):
+    """A cursor for `connection`; on PostgreSQL (cmsportal.postgresql) one whose statements are prepared."""
+    if getattr(settings, "CMS_PREPARED_STATEMENTS", True) and hasattr(connection, "prepared_cursor"):
+        return connection.prepared_cursor()
+    return connection.cursor()
 
 
 class PrecompiledQuery:
@@ -76,7 +91,7 @@ class PrecompiledQuery:
         params = list(template)
         for pos, index in slots:
             params[pos] = values[index]
-        with connections[using].cursor() as cursor:
+        with _cursor(connections[using]) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:

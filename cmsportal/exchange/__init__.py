@@ -5,8 +5,9 @@ Public functions (stable; the demo data generator and the management commands ca
     import_records(records, *, stdout=None, progress=True) -> dict
         Import already-parsed records (dicts), numbered from 1 like lines. Returns the number of
         records read per kind: {"customer": n, "namespace": n, "customerAccount": n, ...}.
-    import_file(path, *, stdout=None) -> dict
-        Import a file: "-" reads stdin, a ".gz" suffix means gzip.
+    import_file(path, *, stdout=None, timings=False) -> dict
+        Import a file: "-" reads stdin, a ".gz" suffix means gzip. `timings` writes the seconds
+        each phase took to `stdout`.
     export_records() -> Iterator[dict]
         Every record, in canonical order, streaming.
     export_file(path, *, stdout=None) -> int
@@ -34,11 +35,10 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 
-from django.db import connection, transaction
-
+from .codec import record_text
 from .errors import ExchangeError
-from .exporter import export_records as _export_records
-from .importer import import_numbered, numbered_lines
+from .exporter import export_chunks
+from .importer import import_numbered, import_stream
 from .progress import Progress
 
 __all__ = ["ExchangeError", "encode_record", "export_file", "export_records", "import_file", "import_records"]
@@ -58,11 +58,14 @@ def _open_input(path: str):
         raise ExchangeError(None, f"cannot open {path}: {exc.strerror or exc}") from None
 
 
-def import_file(path: str, *, stdout=None) -> dict:
-    """Import a JSON Lines file ("-" = stdin, ".gz" = gzip); returns counts per kind."""
+def import_file(path: str, *, stdout=None, timings: bool = False) -> dict:
+    """Import a JSON Lines file ("-" = stdin, ".gz" = gzip); returns counts per kind.
+
+    `timings`: also write the seconds each phase took (reading, writing accounts...) to `stdout`.
+    """
     stream = _open_input(path)
     try:
-        return import_numbered(numbered_lines(stream), stdout=stdout)
+        return import_stream(stream, stdout=stdout, timings=timings)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -70,57 +73,35 @@ def import_file(path: str, *, stdout=None) -> dict:
 
 def export_records() -> Iterator[dict]:
     """Every record of the database in canonical order, streaming in constant memory."""
-    return _export_records()
-
-
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+    for _, chunk in export_chunks():
+        for line in chunk.split(b"\n")[:-1]:
+            yield json.loads(line)
 
 
 def encode_record(record: dict) -> str:
     """One record as the export writes it: compact JSON, UTF-8 text, no newline."""
-    return _encode(record)
+    return record_text(record)
 
 
 def write_records(stream, *, stdout=None) -> int:
     """Write every record to a binary stream, one compact JSON object per line; returns the count."""
     meter = Progress(stdout, "exported")
     count = 0
-    buffer = []
     try:
-        with _snapshot():
-            for record in _export_records():
-                buffer.append(_encode(record))
-                count += 1
-                if not count & 1023:
-                    stream.write(("\n".join(buffer) + "\n").encode("utf-8"))
-                    buffer.clear()
-                    meter.tick(count)
-            if buffer:
-                stream.write(("\n".join(buffer) + "\n").encode("utf-8"))
+        for records, chunk in export_chunks():
+            stream.write(chunk)
+            count += records
             meter.tick(count)
     finally:
         meter.close()
     return count
 
 
-class _snapshot:
-    """On PostgreSQL, read the whole export from one snapshot (REPEATABLE READ, read only), so that
-    writes committed meanwhile cannot make it inconsistent. Inside an existing transaction, or on
-    SQLite (where a transaction would block writers), it reads as it is."""
-
-    def __enter__(self):
-        self.atomic = None
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            self.atomic = transaction.atomic()
-            self.atomic.__enter__()
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        return self
-
-    def __exit__(self, *exc):
-        if self.atomic is not None:
-            return self.atomic.__exit__(*exc)
-        return False
+# zlib level for ".gz" exports. Measured on a 650 MB export (1.8M records): level 6 compresses at
+# about 90 MB/s of CPU to 12 % of the size, level 3 at 190 MB/s to 14.6 %, level 1 at 210 MB/s to
+# 16.3 %. Compression runs in the thread that encodes the records, so it adds to the export's time:
+# the whole export took 26 s at level 6 (66 MB), 17 s at level 3 (79 MB) and 17 s at level 1 (87 MB).
+GZIP_LEVEL = 3
 
 
 def export_file(path: str, *, stdout=None) -> int:
@@ -134,9 +115,8 @@ def export_file(path: str, *, stdout=None) -> int:
         target.flush()
         return count
     try:
-        # compresslevel 6: nearly the size of 9 at a fraction of the time.
         stream = (
-            gzip.open(path, "wb", compresslevel=6)  # noqa: SIM115 (closed by the with below)
+            gzip.open(path, "wb", compresslevel=GZIP_LEVEL)  # noqa: SIM115 (closed by the with below)
             if path.endswith(".gz")
             else open(path, "wb", buffering=1 << 20)  # noqa: SIM115
         )

@@ -13,9 +13,11 @@ ISO-8601 date `cmsportal.dates.parse_date` reads; they are kept in UTC to the mi
 is what the export writes.
 """
 
+import json
 import re
 from datetime import UTC, datetime
 
+import orjson
 from django.core.exceptions import ValidationError
 
 from accounts.models import (
@@ -241,6 +243,7 @@ def text(max_length: int | None = None, *, empty: bool = True):
             raise Invalid(f"{key!r} must not be empty")
         return value
 
+    check.spec = ("text", max_length, empty)
     return check
 
 
@@ -252,6 +255,7 @@ def pattern(regex: re.Pattern, example: str):
             raise Invalid(f"{key!r} must look like {example}, not {value!r}")
         return value
 
+    check.spec = ("pattern", regex)
     return check
 
 
@@ -265,6 +269,7 @@ def choice(choices):
             raise Invalid(f"{key!r} must be one of {listed}, not {shown}")
         return value
 
+    check.spec = ("choice", values)
     return check
 
 
@@ -282,11 +287,20 @@ def boolean(value, key):
     return value
 
 
+# The form the export writes (UTC, milliseconds): a date in it is kept as this text, which PostgreSQL
+# reads as the same instant; ASCII digits only, so that both parsers agree on every character.
+CANONICAL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\Z")
+
+
 def date(value, key):
-    """An ISO-8601 date -> aware UTC datetime truncated to milliseconds."""
+    """An ISO-8601 date -> aware UTC datetime truncated to milliseconds, or the text itself when it is
+    a valid date in the canonical form (CANONICAL_DATE), which already is one."""
     if value.__class__ is not str:
         raise Invalid(f"{key!r} must be a date string like 2015-04-21T18:00:00.000Z, not {_type_name(value)}")
     try:
+        if CANONICAL_DATE.match(value):
+            datetime.fromisoformat(value)  # a real date and time
+            return value
         # The canonical form (what the export writes) takes the fast C parser.
         if len(value) == 24 and value[10] == "T" and value[23] == "Z":
             parsed = datetime.fromisoformat(value)
@@ -305,6 +319,9 @@ def date(value, key):
     return parsed
 
 
+date.spec = ("date",)
+bigint.spec = ("bigint",)
+boolean.spec = ("boolean",)
 _any_text = text(None)
 
 
@@ -317,6 +334,9 @@ def metadata_key(value, key):
     return value
 
 
+metadata_key.spec = ("metadata_key",)
+
+
 _account_id_text = text(_max_length(Account, "account_id"), empty=False)
 
 
@@ -325,6 +345,9 @@ def account_id(value, key):
     if "/" in value or any(ch < " " or ch == "\x7f" for ch in value):
         raise Invalid(f"{key!r} must not contain '/' or control characters")
     return value
+
+
+account_id.spec = ("account_id", _account_id_text.spec[1])
 
 
 rcn = pattern(_RCN, "RCN-123-456-789")
@@ -362,7 +385,7 @@ def _flat(body, fields, extra: frozenset = frozenset()) -> list:
     return row
 
 
-def _object(value, key) -> dict:
+def _json_object(value, key) -> dict:
     if value.__class__ is not dict:
         raise Invalid(f"{key!r} must be an object, not {_type_name(value)}")
     return value
@@ -494,7 +517,7 @@ def _wrapped(body, key, inner):
     value = body.get(key, _MISSING)
     if value is _MISSING:
         return ()
-    _object(value, key)
+    _json_object(value, key)
     if len(value) != 1 or inner not in value:
         raise Invalid(f"{key!r} must be an object with exactly one key, {inner!r}")
     items = _list(value[inner], f"{key}.{inner}")
@@ -520,7 +543,7 @@ def _contact(line, body, buffers):
     prefs = body.get("notificationPreferences", _MISSING)
     if prefs is _MISSING:
         raise Invalid("missing field 'notificationPreferences'")
-    flags = _flat(_object(prefs, "notificationPreferences"), NOTIFICATION_FIELDS)
+    flags = _flat(_json_object(prefs, "notificationPreferences"), NOTIFICATION_FIELDS)
     tail = []
     for key, check, _ in CONTACT_TAIL_FIELDS:
         value = body.get(key, _MISSING)
@@ -530,20 +553,20 @@ def _contact(line, body, buffers):
     pos = 0
     for item in _wrapped(body, "addresses", "address"):
         pos += 1
-        buffers["address"].append((line, pos, number, *_flat(_object(item, "address"), ADDRESS_FIELDS)))
+        buffers["address"].append((line, pos, number, *_flat(_json_object(item, "address"), ADDRESS_FIELDS)))
     for item in _wrapped(body, "emailAddresses", "emailAddress"):
         pos += 1
-        buffers["email"].append((line, pos, number, *_flat(_object(item, "emailAddress"), EMAIL_FIELDS)))
+        buffers["email"].append((line, pos, number, *_flat(_json_object(item, "emailAddress"), EMAIL_FIELDS)))
     for item in _wrapped(body, "phoneNumbers", "phoneNumber"):
         pos += 1
-        buffers["phone"].append((line, pos, number, *_flat(_object(item, "phoneNumber"), PHONE_FIELDS)))
+        buffers["phone"].append((line, pos, number, *_flat(_json_object(item, "phoneNumber"), PHONE_FIELDS)))
 
     accounts = body.get("accounts", _MISSING)
     if accounts is _MISSING:
         raise Invalid("missing field 'accounts' (a list, empty when the contact is on no account)")
     seen = set()
     for item in _list(accounts, "accounts"):
-        _object(item, "accounts[]")
+        _json_object(item, "accounts[]")
         type_, id_ = _flat(item, LINK_FIELDS, frozenset({"roles"}))
         if (type_, id_) in seen:
             raise Invalid(f"account {type_}/{id_} is listed twice")
@@ -574,12 +597,12 @@ def _status(line, body, buffers):
     buffers["status"].append((line, *_flat(body, STATUS_FIELDS)))
 
 
-def _actor(body, key):
+def _actor_of(body, key):
     value = body.get(key, _MISSING)
     if value is _MISSING:
         return None, None
     try:
-        actor = _flat(_object(value, key), ACTOR_FIELDS)
+        actor = _flat(_json_object(value, key), ACTOR_FIELDS)
     except Invalid as exc:
         raise Invalid(f"{key}: {exc}") from None
     if not value:
@@ -589,7 +612,7 @@ def _actor(body, key):
 
 def _history(line, body, buffers):
     row = _flat(body, HISTORY_FIELDS, HISTORY_EXTRA)
-    buffers["history"].append((line, *row, *_actor(body, "updatedBy"), *_actor(body, "destinationUpdatedBy")))
+    buffers["history"].append((line, *row, *_actor_of(body, "updatedBy"), *_actor_of(body, "destinationUpdatedBy")))
 
 
 def _rcn_change(line, body, buffers):
@@ -695,3 +718,281 @@ def account_history_record(account, history) -> dict:
 
 def rcn_change_record(account, rcn_change) -> dict:
     return {"accountRCNChange": {**_on_account(account), **rep.rcn_change_to_dict(rcn_change)}}
+
+
+# -- lines: row tuples -> the bytes of a record's line ---------------------------------------------
+#
+# The export writes each record's line straight from a row tuple: the representation functions
+# above want objects with attributes, and building those, then running the records through the
+# JSON module's encoder, cost several times everything else the export does. Each `*_line` function
+# returns exactly the UTF-8 bytes of `record_text` of the record the matching `*_record` function
+# builds from the same row, and a newline (tests/exchange/test_lines.py holds them to it): the same
+# keys in the same order, absent (None) values left out. orjson writes what `record_text` writes for
+# the values rows hold (strings, 64-bit integers, booleans, lists and objects of them): compact
+# separators, non-ASCII as UTF-8, the same escapes. Dates arrive as their final text (the form of
+# `cmsportal.dates.format_date`): the exporter formats them, on PostgreSQL in its SQL.
+#
+# Each row holds exactly the record's values, in the order of its keys (for the records of an
+# account, those after `accountType` and `accountId`, which come as arguments). The bytes orjson returns
+# keep the capacity of its working buffer (kilobytes for a line of a few hundred bytes): callers
+# copy them into a larger buffer and drop them, rather than keep thousands.
+
+record_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+_dumps = orjson.dumps
+_LINE = orjson.OPT_APPEND_NEWLINE
+
+
+def customer_line(row) -> bytes:
+    """Row: rcn, name."""
+    rcn, name = row
+    body = {"rcn": rcn}
+    if name is not None:
+        body["name"] = name
+    return _dumps({"customer": body}, option=_LINE)
+
+
+def namespace_line(row, readers: list, writers: list) -> bytes:
+    """Row: name, access; `readers` and `writers`: group names, in order."""
+    name, access = row
+    return _dumps({"namespace": {"name": name, "access": access, "readers": readers, "writers": writers}}, option=_LINE)
+
+
+def account_line(row) -> bytes:
+    """Row: id, type, number, rcn (the customer's), name ... lastUpdatedDate, in account_to_dict's order."""
+    (
+        id_,
+        type_,
+        number,
+        rcn,
+        name,
+        nickname,
+        status,
+        tenant_id,
+        domain,
+        service_level,
+        collections_status,
+        access_policy,
+        parent_account_number,
+        created_by,
+        created_date,
+        last_updated_by,
+        last_updated_date,
+    ) = row
+    body = {"id": id_, "type": type_}
+    if number is not None:
+        body["number"] = number
+    body["rcn"] = rcn
+    if name is not None:
+        body["name"] = name
+    if nickname is not None:
+        body["nickname"] = nickname
+    if status is not None:
+        body["status"] = status
+    if tenant_id is not None:
+        body["tenantId"] = tenant_id
+    if domain is not None:
+        body["domain"] = domain
+    if service_level is not None:
+        body["serviceLevel"] = service_level
+    if collections_status is not None:
+        body["collectionsStatus"] = collections_status
+    if access_policy is not None:
+        body["accessPolicy"] = access_policy
+    if parent_account_number is not None:
+        body["parentAccountNumber"] = parent_account_number
+    if created_by is not None:
+        body["createdBy"] = created_by
+    if created_date is not None:
+        body["createdDate"] = created_date
+    if last_updated_by is not None:
+        body["lastUpdatedBy"] = last_updated_by
+    if last_updated_date is not None:
+        body["lastUpdatedDate"] = last_updated_date
+    return _dumps({"customerAccount": body}, option=_LINE)
+
+
+def address_object(row) -> dict:
+    """Row: street, city, state, zipcode, country, primary."""
+    street, city, state, zipcode, country, primary = row
+    body = {}
+    if street is not None:
+        body["street"] = street
+    if city is not None:
+        body["city"] = city
+    if state is not None:
+        body["state"] = state
+    if zipcode is not None:
+        body["zipcode"] = zipcode
+    if country is not None:
+        body["country"] = country
+    body["primary"] = primary
+    return body
+
+
+def email_address_object(row) -> dict:
+    """Row: address, primary."""
+    address, primary = row
+    return {"address": address, "primary": primary}
+
+
+def phone_number_object(row) -> dict:
+    """Row: number, country, mask, smsVerify, primary."""
+    number, country, mask, sms_verify, primary = row
+    body = {"number": number}
+    if country is not None:
+        body["country"] = country
+    if mask is not None:
+        body["mask"] = mask
+    body["smsVerify"] = sms_verify
+    body["primary"] = primary
+    return body
+
+
+def contact_account_object(account_type: str, account_id: str, roles: list) -> dict:
+    """One entry of a contact's `accounts`: the account and the contact's roles on it, in order."""
+    return {"type": account_type, "id": account_id, "roles": roles}
+
+
+def contact_line(row, addresses: list, email_addresses: list, phone_numbers: list, accounts: list) -> bytes:
+    """Row: contactNumber, rcn (the customer's), firstName, lastName, title, suffix, username, the five
+    notification preferences (doNotFax, doNotCall, doNotEmail, doNotMail, doNotSurvey), lastUpdatedBy,
+    lastUpdatedDate. The lists hold the contact's addresses, email addresses, phone numbers (`*_object`)
+    and accounts (`contact_account_object`), in order."""
+    (
+        contact_number,
+        rcn,
+        first_name,
+        last_name,
+        title,
+        suffix,
+        username,
+        do_not_fax,
+        do_not_call,
+        do_not_email,
+        do_not_mail,
+        do_not_survey,
+        last_updated_by,
+        last_updated_date,
+    ) = row
+    body = {"contactNumber": contact_number}
+    if rcn is not None:
+        body["rcn"] = rcn
+    if first_name is not None:
+        body["firstName"] = first_name
+    if last_name is not None:
+        body["lastName"] = last_name
+    if title is not None:
+        body["title"] = title
+    if suffix is not None:
+        body["suffix"] = suffix
+    if username is not None:
+        body["username"] = username
+    if addresses:
+        body["addresses"] = {"address": addresses}
+    if email_addresses:
+        body["emailAddresses"] = {"emailAddress": email_addresses}
+    if phone_numbers:
+        body["phoneNumbers"] = {"phoneNumber": phone_numbers}
+    body["notificationPreferences"] = {
+        "doNotFax": do_not_fax,
+        "doNotCall": do_not_call,
+        "doNotEmail": do_not_email,
+        "doNotMail": do_not_mail,
+        "doNotSurvey": do_not_survey,
+    }
+    if last_updated_by is not None:
+        body["lastUpdatedBy"] = last_updated_by
+    if last_updated_date is not None:
+        body["lastUpdatedDate"] = last_updated_date
+    body["accounts"] = accounts
+    return _dumps({"contact": body}, option=_LINE)
+
+
+def metadata_line(account_type: str, account_id: str, row) -> bytes:
+    """Row: key, value, createdBy, createdDate, lastUpdatedBy, lastUpdatedDate."""
+    key, value, created_by, created_date, last_updated_by, last_updated_date = row
+    body = {"accountType": account_type, "accountId": account_id, "key": key, "value": value}
+    if created_by is not None:
+        body["createdBy"] = created_by
+    if created_date is not None:
+        body["createdDate"] = created_date
+    if last_updated_by is not None:
+        body["lastUpdatedBy"] = last_updated_by
+    if last_updated_date is not None:
+        body["lastUpdatedDate"] = last_updated_date
+    return _dumps({"metadata": body}, option=_LINE)
+
+
+def status_change_line(account_type: str, account_id: str, row) -> bytes:
+    """Row: date, status, username, usertype, collectionsStatus, accessPolicy, fraudStatus."""
+    date, status, username, usertype, collections_status, access_policy, fraud_status = row
+    body = {"accountType": account_type, "accountId": account_id, "date": date}
+    if status is not None:
+        body["status"] = status
+    if username is not None:
+        body["username"] = username
+    if usertype is not None:
+        body["usertype"] = usertype
+    if collections_status is not None:
+        body["collectionsStatus"] = collections_status
+    if access_policy is not None:
+        body["accessPolicy"] = access_policy
+    if fraud_status is not None:
+        body["fraudStatus"] = fraud_status
+    return _dumps({"statusChange": body}, option=_LINE)
+
+
+def _actor_object(username, type_) -> dict:
+    body = {}
+    if username is not None:
+        body["username"] = username
+    if type_ is not None:
+        body["type"] = type_
+    return body
+
+
+def account_history_line(account_type: str, account_id: str, row) -> bytes:
+    """Row: accountChangeType, rcn, updatedDate, accountStatus, collectionsStatus, nickname, then the
+    username and type of `updatedBy` and of `destinationUpdatedBy`."""
+    (
+        change_type,
+        rcn,
+        updated_date,
+        account_status,
+        collections_status,
+        nickname,
+        updated_by_username,
+        updated_by_type,
+        destination_username,
+        destination_type,
+    ) = row
+    body = {"accountType": account_type, "accountId": account_id, "accountChangeType": change_type}
+    if rcn is not None:
+        body["rcn"] = rcn
+    if updated_date is not None:
+        body["updatedDate"] = updated_date
+    if account_status is not None:
+        body["accountStatus"] = account_status
+    if collections_status is not None:
+        body["collectionsStatus"] = collections_status
+    if nickname is not None:
+        body["nickname"] = nickname
+    if updated_by_username is not None or updated_by_type is not None:
+        body["updatedBy"] = _actor_object(updated_by_username, updated_by_type)
+    if destination_username is not None or destination_type is not None:
+        body["destinationUpdatedBy"] = _actor_object(destination_username, destination_type)
+    return _dumps({"customerAccountHistory": body}, option=_LINE)
+
+
+def rcn_change_line(account_type: str, account_id: str, row) -> bytes:
+    """Row: accountChangeType, username, rcn, date."""
+    change_type, username, rcn, date = row
+    body = {"accountType": account_type, "accountId": account_id, "accountChangeType": change_type}
+    if username is not None:
+        body["username"] = username
+    if rcn is not None:
+        body["rcn"] = rcn
+    if date is not None:
+        body["date"] = date
+    return _dumps({"accountRCNChange": body}, option=_LINE)

@@ -28,6 +28,9 @@ class Progress:
         self.started = time.monotonic()
         self._next = self.started + INTERVAL
         self._width = 0
+        # (label, start) of each phase; the records are read before the first one.
+        self._phases = [("reading records", self.started)]
+        self._ended = None
 
     def tick(self, count: int) -> None:
         """Record that `count` records are done so far; redraws at most every INTERVAL seconds."""
@@ -40,9 +43,15 @@ class Progress:
             self._draw(f"{self.verb} {count:,} records ({self.rate(now):,.0f}/s)")
 
     def phase(self, text: str) -> None:
-        """Show what happens after the records are read (writing accounts, contacts...)."""
+        """Show what happens after the records are read (writing accounts, contacts...); the previous phase ends."""
+        self._phases.append((text, time.monotonic()))
         if self.stream is not None:
             self._draw(f"{self.verb} {self.count:,} records: {text}")
+
+    def timings(self) -> list[tuple[str, float]]:
+        """(phase, seconds) for every phase so far, the first being "reading records"; ends at close()."""
+        ends = [start for _, start in self._phases[1:]] + [self._ended or time.monotonic()]
+        return [(label, end - start) for (label, start), end in zip(self._phases, ends, strict=True)]
 
     def rate(self, now: float | None = None) -> float:
         elapsed = (now or time.monotonic()) - self.started
@@ -52,7 +61,9 @@ class Progress:
         return time.monotonic() - self.started
 
     def close(self) -> None:
-        """Clear the progress line so the caller's summary starts on a clean line."""
+        """Clear the progress line so the caller's summary starts on a clean line; ends the last phase."""
+        if self._ended is None:
+            self._ended = time.monotonic()
         if self.stream is not None and self._width:
             self.stream.write("\r" + " " * self._width + "\r")
             self.stream.flush()

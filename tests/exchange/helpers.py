@@ -6,7 +6,8 @@ from collections import Counter
 from django.db import transaction
 
 from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange
-from cmsportal.exchange import encode_record, export_records, import_records
+from cmsportal.exchange import import_records
+from cmsportal.exchange.exporter import export_chunks
 from contacts.models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber
 from metadata.models import Metadata, Namespace
 
@@ -35,8 +36,10 @@ def as_multiset(records) -> Counter:
 
 
 def export_lines() -> list[str]:
-    """The export, as the lines export_file writes."""
-    return [encode_record(r) for r in export_records()]
+    """The export, as the lines export_file writes (its bytes, decoded)."""
+    written = b"".join(chunk for _, chunk in export_chunks()).decode("utf-8")
+    assert written.endswith("\n") or not written
+    return written.split("\n")[:-1]
 
 
 def row_counts() -> dict:

@@ -85,3 +85,17 @@ def test_failed_import_exits_non_zero(db, tmp_path, capsys):
 def test_unwritable_export_path_is_an_error(db, tmp_path):
     with pytest.raises(ExchangeError, match="cannot write"):
         export_file(str(tmp_path / "missing-dir" / "out.jsonl"))
+
+
+def test_import_at_verbosity_2_prints_the_time_of_each_phase(db, tmp_path):
+    path = tmp_path / "cms.jsonl"
+    write_jsonl(path, example_records())
+    quiet, verbose = io.StringIO(), io.StringIO()
+    call_command("cms_import", str(path), stdout=quiet)
+    Account.objects.all().delete()
+    call_command("cms_import", str(path), stdout=verbose, verbosity=2)
+    assert " s\n" not in quiet.getvalue()
+    phases = [line.strip().split(": ")[0] for line in verbose.getvalue().splitlines() if line.endswith(" s")]
+    assert phases[0] == "reading records"
+    assert {"checking keys", "writing accounts", "writing contacts", "committing"} <= set(phases)
+    assert "Imported 33 records" in verbose.getvalue()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.models import Account, StatusChange
+from accounts.models import Account, Customer, StatusChange
 from cmsportal.exchange import importer
 
 from .examples import example_records
@@ -59,32 +59,71 @@ def test_copy_and_executemany_paths_give_the_same_database(db, monkeypatch):
     assert StatusChange.objects.count() == 0  # both rolled back
 
 
-def test_index_rebuild_for_big_loads_keeps_every_index(db, monkeypatch):
-    """A big load into empty tables drops secondary indexes and rebuilds them; none may be lost."""
+def _schema():
+    """Every index and constraint of the schema, by name, with its definition."""
     from django.db import connection
 
-    def indexes():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname"
-            )
-            return cursor.fetchall()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname"
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), condeferrable, condeferred, "
+            "convalidated FROM pg_constraint WHERE connamespace = current_schema()::regnamespace ORDER BY 1, 2"
+        )
+        return indexes, cursor.fetchall()
 
-    before = indexes()
+
+def test_big_loads_set_aside_indexes_and_foreign_keys_and_restore_every_one(db, monkeypatch):
+    """A big load into empty tables drops secondary indexes and foreign keys and restores them; none may be lost."""
+    before = _schema()
     monkeypatch.setattr(importer, "REBUILD_THRESHOLD", 1)
-    rebuilt = []
-    set_aside = importer._set_aside_indexes
+    set_aside = []
+    original = importer._set_aside
 
     def spy(*args):
-        statements = set_aside(*args)
-        rebuilt.extend(statements)
-        return statements
+        aside = original(*args)
+        set_aside.append(aside)
+        return aside
 
-    monkeypatch.setattr(importer, "_set_aside_indexes", spy)
-    import_quietly(example_records())
-    assert any("account_domain_idx" in statement for statement in rebuilt)
-    assert indexes() == before
+    monkeypatch.setattr(importer, "_set_aside", spy)
+    import_quietly([*example_records(), {"customer": {"rcn": "RCN-123-456-789", "name": "FreeLancer Corp"}}])
+    (aside,) = set_aside
+    assert any("account_domain_idx" in statement for statement in aside.indexes)
+    assert any("REFERENCES accounts_account(id)" in statement for statement in aside.foreign_keys)
+    assert any("REFERENCES accounts_customer(id)" in statement for statement in aside.foreign_keys)
+    assert any("account_type_id_uniq UNIQUE (type, account_id)" in statement for statement in aside.indexes)
+    assert _schema() == before
     assert Account.objects.filter(domain="12345").count() == 1
+    # Into empty tables the upserts are plain inserts; implicit customers are the RCNs no customer record names.
+    assert list(Customer.objects.filter(implicit=True).values_list("rcn", flat=True)) == ["RCN-999-888-777"]
+
+
+def test_big_loads_into_empty_tables_give_the_same_database(db, monkeypatch):
+    with_set_aside = in_rollback(_scenario)
+    monkeypatch.setattr(importer, "REBUILD_THRESHOLD", 1)
+    assert in_rollback(_scenario) == with_set_aside
+
+
+def test_foreign_keys_to_tables_with_rows_stay(db, monkeypatch):
+    """Dropping a foreign key locks the table it references: only empty ones are, so readers never wait."""
+    from tests.factories import AccountFactory
+
+    AccountFactory(account_id="777")  # accounts (and customers) are not empty: their foreign keys stay
+    monkeypatch.setattr(importer, "REBUILD_THRESHOLD", 1)
+    set_aside = []
+    original = importer._set_aside
+    monkeypatch.setattr(importer, "_set_aside", lambda *args: set_aside.append(original(*args)) or set_aside[-1])
+    records = [
+        {"metadata": {"accountType": "CLOUD", "accountId": "777", "key": f"support:k{n}", "value": "v"}}
+        for n in range(3)
+    ]
+    import_quietly(records)
+    (aside,) = set_aside
+    assert aside.targets == {"metadata"}
+    assert aside.indexes and not aside.foreign_keys
+    assert Account.objects.get(account_id="777").metadata.count() == 3
 
 
 @pytest.mark.postgres

@@ -90,6 +90,7 @@ def test_inline_add_follows_the_policy(client, policies, account, who, key, allo
     if allowed:
         assert response.status_code == 302
         assert (entry.value, entry.created_by, entry.last_updated_by) == ("gold", who, who)
+        assert (entry.account_type, entry.account_ident) == ("CLOUD", "10101")  # the account's list key
     else:
         assert response.status_code == 200
         assert "may not change metadata" in response.content.decode()
@@ -173,6 +174,7 @@ def test_standalone_add_checks_the_policy(client, policies, account):
     assert response.status_code == 302
     entry = Metadata.objects.get(key="support:new")
     assert (entry.created_by, entry.namespace) == ("plain", "support")
+    assert (entry.account_type, entry.account_ident) == ("CLOUD", "10101")
 
 
 def test_delete_action_goes_through_metadata_delete(client, policies, account):

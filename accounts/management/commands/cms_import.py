@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, **options):
         try:
-            counts = import_file(file, stdout=self.stdout)
+            counts = import_file(file, stdout=self.stdout, timings=options["verbosity"] >= 2)
         except ExchangeError as exc:
             raise CommandError(f"{file}: {exc}; nothing was imported") from None
         total = sum(counts.values())
