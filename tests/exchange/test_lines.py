@@ -289,6 +289,7 @@ def test_dates_are_formatted_by_the_database_as_format_date_does(db):
         datetime(2020, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),  # truncated, never rounded up
         datetime(2020, 6, 1, 1, 2, 3, 4567, tzinfo=timezone(timedelta(hours=9, minutes=30))),
         datetime(1000, 1, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 1, 2, 3, tzinfo=UTC),  # four-digit years on both
     ]
     for moment in moments:
         StatusChangeFactory(date=moment)
