@@ -262,13 +262,25 @@ def csv_response(filename: str, header: list[str], rows, row_values) -> Streamin
 # --- actions -------------------------------------------------------------------------------------
 
 
-def run_action(request, *, form, title: str, subject, cancel_url: str, describe, perform, danger: bool = False):
+def run_action(
+    request,
+    *,
+    form,
+    title: str,
+    subject,
+    cancel_url: str,
+    describe,
+    perform,
+    danger: bool = False,
+    template: str = "action.html",
+):
     """The two-step flow of every staff action: form, confirmation page, then the service call.
 
     GET shows the form; a valid POST shows what will happen with a Confirm button (works without
     JavaScript); a POST with confirm=yes calls `perform(cleaned_data)`, which returns
     (success message, URL to go to). Validation errors of the service land in the form; a policy
-    refusal becomes a message on the record's page.
+    refusal becomes a message on the record's page. `template` lays out a form that needs more than a
+    column of fields (it extends action.html).
     """
     from django.contrib import messages
     from django.shortcuts import redirect, render
@@ -293,7 +305,7 @@ def run_action(request, *, form, title: str, subject, cancel_url: str, describe,
         else:
             context["confirming"] = True
             context["changes"] = describe(form.cleaned_data)
-    return render(request, "action.html", context)
+    return render(request, template, context)
 
 
 # --- list pages ----------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ STAFF_PERMISSIONS = [
     ("identity", "view_all_accounts"),
     ("accounts", "change_account"),
     ("accounts", "change_customer"),
+    ("contacts", "change_contact"),
     ("metadata", "add_metadata"),
     ("metadata", "change_metadata"),
     ("metadata", "delete_metadata"),

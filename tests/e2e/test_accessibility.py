@@ -108,6 +108,7 @@ def test_action_pages(as_staff, scheme):
     scan.action("add metadata", f"{account}/metadata/add/", add)
     scan.action("edit metadata", f"{account}/metadata/edit/?key=billing:plan")
     scan.action("delete metadata", f"{account}/metadata/delete/?key=billing:plan")
+    scan.action("edit contact", "/contacts/RPN-111-222-333/edit/", lambda p: p.get_by_label("Title").fill("Genius"))
     scan.check()
 
 

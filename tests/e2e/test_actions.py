@@ -197,3 +197,31 @@ def test_add_edit_and_delete_metadata(as_staff):
     submit_action(page)
     expect_success(page, "Metadata support:region deleted from CLOUD/5342823.")
     assert [r[0] for r in table_rows(page, "metadata-row")] == ["billing:plan", "support:tier"]
+
+
+def test_edit_contact(as_staff):
+    page = as_staff.page
+    as_staff.go("/contacts/RPN-111-222-333/")
+    page.get_by_role("navigation", name="Contact actions").get_by_role("link", name="Edit contact").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Edit Wile Coyote")
+    expect(page.get_by_label("First name")).to_have_value("Wile")
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("form-errors")).to_contain_text("Nothing would change")
+
+    page.get_by_label("Title").fill("Super Genius")
+    page.get_by_label("Address (email addresses 2)").fill("wile@super-genius.example")
+    page.get_by_test_id("roles-MANAGED_HOSTING/7777").get_by_label("Technical").uncheck()
+    page.get_by_test_id("roles-CLOUD/5342823").get_by_label("Technical").check()
+    page.get_by_test_id("submit").click()
+    changes = page.get_by_test_id("changes")
+    expect(changes).to_contain_text("Title: — → Super Genius")
+    expect(changes).to_contain_text("Email addresses: add wile@super-genius.example")
+    expect(changes).to_contain_text("Roles on CLOUD/5342823: PRIMARY, BILLING → PRIMARY, BILLING, TECHNICAL")
+    expect(changes).to_contain_text("Roles on MANAGED_HOSTING/7777: TECHNICAL → none (taken off the account)")
+    page.get_by_test_id("confirm").click()
+    expect(page).to_have_url(as_staff.url("/contacts/RPN-111-222-333/"))
+    expect_success(page, "RPN-111-222-333 was updated")
+    expect(page.get_by_test_id("emails")).to_contain_text("wile@super-genius.example")
+    accounts = page.get_by_test_id("accounts")
+    expect(accounts).to_contain_text("CLOUD/5342823")
+    expect(accounts).not_to_contain_text("MANAGED_HOSTING/7777")
