@@ -15,8 +15,9 @@ PAGES = [
     ("account-detail", "/accounts/CLOUD/5342823/"),
     ("customer-detail", "/customers/RCN-100-200-300/"),
     ("contact-detail", "/contacts/RPN-111-222-333/"),
+    ("contact-edit", "/contacts/RPN-111-222-333/edit/"),
 ]
-PHONE_PAGES = {"home", "search-results", "account-detail"}
+PHONE_PAGES = {"home", "search-results", "account-detail", "contact-edit"}
 
 
 def overflow(page) -> int:
