@@ -50,3 +50,31 @@ class MoveForm(forms.Form):
 
 class MergeForm(forms.Form):
     target = RCNField(label="Merge into customer (RCN)", help_text="This customer's accounts and contacts move there.")
+
+
+BULK_LIMIT = 250  # the largest page a list shows: a bulk action covers at most one page's selection
+
+
+class BulkSelectionForm(forms.Form):
+    """The accounts a bulk action applies to (keys `TYPE/ID`), carried through its steps as hidden fields."""
+
+    selected = forms.MultipleChoiceField(widget=forms.MultipleHiddenInput)
+    action = forms.CharField(widget=forms.HiddenInput)
+    back = forms.CharField(widget=forms.HiddenInput, required=False, max_length=2000)
+
+    def __init__(self, *args, keys=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["selected"].choices = [(key, key) for key in keys]
+
+    def clean_back(self):
+        # Only a query string of the list itself: never somewhere else.
+        back = self.cleaned_data.get("back") or ""
+        return back if back.startswith("?") else ""
+
+
+class BulkStatusForm(BulkSelectionForm, StatusForm):
+    pass
+
+
+class BulkCollectionsForm(BulkSelectionForm, CollectionsForm):
+    pass

@@ -12,6 +12,7 @@ urlpatterns = [
     path("customers/<str:rcn>/merge/", views.customer_merge, name="customer_merge"),
     path("accounts/", views.account_list, name="account_list"),
     path("accounts/export.csv", views.account_export, name="account_export"),
+    path("accounts/bulk/", views.account_bulk, name="account_bulk"),
     path("accounts/<str:type>/<str:account_id>/", views.account_detail, name="account_detail"),
     path("accounts/<str:type>/<str:account_id>/status/", views.account_status, name="account_status"),
     path("accounts/<str:type>/<str:account_id>/collections/", views.account_collections, name="account_collections"),

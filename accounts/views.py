@@ -1,11 +1,14 @@
 """Staff pages of customers and accounts: browse lists, detail pages and the actions on them."""
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
+from django.db import transaction
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
 from cmsportal import pages
@@ -15,8 +18,17 @@ from metadata.models import Namespace, namespace_of
 from metadata.services import can_write_namespace, readable_metadata
 
 from . import services
-from .filtersets import AccountFilterSet, CustomerFilterSet, order_columns
-from .forms import CollectionsForm, MergeForm, MoveForm, NicknameForm, StatusForm
+from .filtersets import LIST_KEY, AccountFilterSet, CustomerFilterSet, order_columns
+from .forms import (
+    BULK_LIMIT,
+    BulkCollectionsForm,
+    BulkStatusForm,
+    CollectionsForm,
+    MergeForm,
+    MoveForm,
+    NicknameForm,
+    StatusForm,
+)
 from .models import AccessPolicy, Account, AccountType, CollectionsStatus, FraudStatus, RCNChange
 
 DETAIL_ROWS = 100
@@ -66,6 +78,7 @@ def customer_list(request):
         filterset=_customer_filter(request),
         sort_keys=CUSTOMER_SORTS,
         template="accounts/customer_list.html",
+        list_name="accounts:customer_list",
     )
 
 
@@ -189,6 +202,7 @@ def account_list(request):
         sort_keys=ACCOUNT_SORTS,
         template="accounts/account_list.html",
         columns=order_columns,
+        list_name="accounts:account_list",
     )
 
 
@@ -203,20 +217,7 @@ def account_export(request):
         columns=order_columns,
         filename="accounts.csv",
         header=ACCOUNT_CSV_HEADER,
-        row_values=lambda a: [
-            a.type,
-            a.account_id,
-            a.number,
-            a.customer.rcn,
-            a.name,
-            a.nickname,
-            a.status,
-            a.collections_status,
-            a.access_policy,
-            a.tenant_id,
-            a.domain,
-            a.service_level,
-        ],
+        row_values=_account_csv_row,
     )
 
 
@@ -417,4 +418,129 @@ def account_move(request, type, account_id):
         describe=describe,
         perform=perform,
         danger=True,
+    )
+
+
+# --- bulk actions on the account list -----------------------------------------------------------
+
+
+def _account_csv_row(a):
+    return [
+        a.type,
+        a.account_id,
+        a.number,
+        a.customer.rcn,
+        a.name,
+        a.nickname,
+        a.status,
+        a.collections_status,
+        a.access_policy,
+        a.tenant_id,
+        a.domain,
+        a.service_level,
+    ]
+
+
+def _selected_accounts(request, keys):
+    """The visible accounts named by `keys` (`TYPE/ID`), in list order; what is not visible is left out."""
+    pairs = []
+    for key in keys[:BULK_LIMIT]:
+        type_, _, account_id = key.partition("/")
+        if type_ and account_id:
+            pairs.append(Q(type=type_.upper(), account_id=account_id))
+    if not pairs:
+        return []
+    condition = pairs[0]
+    for pair in pairs[1:]:
+        condition |= pair
+    return list(visible_accounts(request.user).filter(condition).select_related("customer").order_by(*LIST_KEY))
+
+
+BULK_ACTIONS = {
+    "status": ("Change status", BulkStatusForm),
+    "collections": ("Change collections status", BulkCollectionsForm),
+}
+
+
+@login_required
+@require_http_methods(["POST"])
+def account_bulk(request):
+    """Act on the accounts selected on the list: a CSV of them, or a status change confirmed for all at once."""
+    keys = request.POST.getlist("selected")
+    action = request.POST.get("action", "")
+    back = request.POST.get("back", "")
+    list_url = reverse("accounts:account_list") + (back if back.startswith("?") else "")
+    if len(keys) > BULK_LIMIT:
+        messages.error(request, f"Select at most {BULK_LIMIT} accounts at a time.")
+        return redirect(list_url)
+    accounts = _selected_accounts(request, keys)
+    if not accounts:
+        messages.error(request, "Select at least one account first.")
+        return redirect(list_url)
+    if action == "csv":
+        return pages.csv_response("accounts-selected.csv", ACCOUNT_CSV_HEADER, accounts, _account_csv_row)
+    if action not in BULK_ACTIONS:
+        messages.error(request, "Choose what to do with the selected accounts.")
+        return redirect(list_url)
+    if not request.user.has_perm("accounts.change_account"):
+        raise PermissionDenied
+    title, form_class = BULK_ACTIONS[action]
+    found = [a.key for a in accounts]
+    if "start" in request.POST:
+        # Coming from the list: show the form with the selection, nothing to validate yet.
+        form = form_class(keys=found, initial={"selected": found, "action": action, "back": back})
+    else:
+        form = form_class(request.POST, keys=found)
+    form.accounts = accounts
+    actor = actor_for(request.user)
+
+    def describe(data):
+        lines = []
+        for account in accounts:
+            if action == "status":
+                parts = []
+                if data["status"]:
+                    parts.append(f"status {account.status or 'none'} → {data['status']}")
+                if data["access_policy"]:
+                    old = _label(AccessPolicy.choices, account.access_policy) or "none"
+                    parts.append(f"access policy {old} → {_label(AccessPolicy.choices, data['access_policy'])}")
+                lines.append(f"{account.key}: {', '.join(parts)}")
+            else:
+                old = _label(CollectionsStatus.choices, account.collections_status) or "none"
+                new = _label(CollectionsStatus.choices, data["collections_status"])
+                lines.append(f"{account.key}: collections status {old} → {new}")
+        if action == "status" and data["fraud_status"]:
+            lines.append(f"Fraud status recorded on each: {_label(FraudStatus.choices, data['fraud_status'])}")
+        return lines
+
+    def perform(data):
+        with transaction.atomic():
+            for account in accounts:
+                if action == "status":
+                    services.account_status_change(
+                        account=account,
+                        actor=actor,
+                        status=data["status"] or None,
+                        access_policy=data["access_policy"] or None,
+                        fraud_status=data["fraud_status"] or None,
+                    )
+                else:
+                    services.account_collections_status_change(
+                        account=account, actor=actor, collections_status=data["collections_status"]
+                    )
+        noun = "account" if len(accounts) == 1 else "accounts"
+        done = "Status" if action == "status" else "Collections status"
+        return f"{done} of {len(accounts)} {noun} changed; each change is in the account's history.", reverse(
+            "accounts:account_list"
+        ) + form.cleaned_data.get("back", "")
+
+    return pages.run_action(
+        request,
+        form=form,
+        title=f"{title}: {len(accounts)} selected account{'s' if len(accounts) != 1 else ''}",
+        subject="Accounts",
+        cancel_url=list_url,
+        describe=describe,
+        perform=perform,
+        template="accounts/bulk_action.html",
     )

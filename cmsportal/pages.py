@@ -21,6 +21,8 @@ from cmsportal.identity.access import can_view_all, visible_accounts
 from contacts.models import AccountContact, Contact
 
 PAGE_SIZE = 50
+# The page sizes a list offers (`?size=`); anything else is the default.
+PAGE_SIZES = (25, 50, 100, 250)
 COUNT_CAP = 1000
 CSV_BATCH = 1000
 
@@ -228,6 +230,61 @@ def is_filtered(filterset) -> bool:
     return any(value not in (None, "") for value in filterset.form.cleaned_data.values())
 
 
+@dataclass(frozen=True)
+class Chip:
+    """An active filter as the list shows it: what it is, and the list's URL without it."""
+
+    label: str
+    value: str
+    remove_url: str
+
+
+def filter_chips(request, filterset) -> list[Chip]:
+    """One chip per filter the request applies, in the filter form's order (valid or not: each can be removed)."""
+    chips = []
+    for name, form_field in filterset.form.fields.items():
+        raw = request.GET.get(name, "")
+        if raw == "":
+            continue
+        choices = dict(getattr(form_field, "choices", None) or ())
+        shown = choices.get(raw, raw)
+        params = request.GET.copy()
+        for drop in (name, "after", "before", "at"):
+            params.pop(drop, None)
+        encoded = params.urlencode()
+        chips.append(Chip(str(form_field.label or name), str(shown), f"?{encoded}" if encoded else "?"))
+    return chips
+
+
+def _saved_filters(request, list_name):
+    if list_name is None:
+        return None
+    from cmsportal.models import SavedFilter
+
+    return list(SavedFilter.objects.filter(user=request.user, list_name=list_name))
+
+
+def _query_without_paging(request) -> str:
+    params = request.GET.copy()
+    for name in ("after", "before", "at"):
+        params.pop(name, None)
+    return params.urlencode()
+
+
+def page_size(request) -> int:
+    """The page size asked for with `?size=`, if it is one of PAGE_SIZES; else PAGE_SIZE."""
+    raw = request.GET.get("size", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) in PAGE_SIZES else PAGE_SIZE
+
+
+def page_position(request) -> int:
+    """The 1-based position of the page's first row, carried in `?at=` by the pager's links (1 without a cursor)."""
+    raw = request.GET.get("at", "")
+    if not (request.GET.get("after") or request.GET.get("before")):
+        return 1
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 10 and int(raw) > 0 else 1
+
+
 # --- CSV -----------------------------------------------------------------------------------------
 
 
@@ -321,9 +378,12 @@ def sort_from(request, sort_keys: dict) -> tuple[str, bool]:
     return name, descending
 
 
-def list_page(request, *, filterset, sort_keys: dict, template: str, extra=None, prepare=None, columns=None):
-    """Render a browse list: filter form, capped count, sortable columns, keyset pages.
+def list_page(
+    request, *, filterset, sort_keys: dict, template: str, extra=None, prepare=None, columns=None, list_name=None
+):
+    """Render a browse list: filter form and chips, capped count, sortable columns, keyset pages of a chosen size.
 
+    `list_name`: the list's URL name, to offer the person's saved filters of it (cmsportal.models.SavedFilter).
     `columns(queryset, fields)`: the names to order and compare the filtered queryset by for a sort key's
     `fields`, when the filters provide better ones (e.g. a copy of the key on a joined, indexed table).
     """
@@ -331,13 +391,21 @@ def list_page(request, *, filterset, sort_keys: dict, template: str, extra=None,
 
     sort, descending = sort_from(request, sort_keys)
     key = sort_keys[sort]
+    size = page_size(request)
     qs, errors = apply_filterset(filterset)
     context = {
         "filter": filterset,
         "errors": errors,
+        "chips": filter_chips(request, filterset),
         "sort": sort,
         "descending": descending,
         "sort_keys": sort_keys,
+        "sortable_labels": [k.label for k in sort_keys.values()],
+        "size": size,
+        "page_sizes": PAGE_SIZES,
+        "saved_filters": _saved_filters(request, list_name),
+        "saved_list": list_name,
+        "current_query": _query_without_paging(request),
         "rows": [],
         "count": "0",
     }
@@ -346,17 +414,22 @@ def list_page(request, *, filterset, sort_keys: dict, template: str, extra=None,
         before = decode_cursor(request.GET["before"], len(key.fields)) if request.GET.get("before") else None
         names = columns(qs, key.fields) if columns else None
         try:
-            page = keyset_page(qs, key, descending, after=after, before=before, size=PAGE_SIZE, columns=names)
+            page = keyset_page(qs, key, descending, after=after, before=before, size=size, columns=names)
         except (ValueError, TypeError, ValidationError):
             # A cursor whose values do not fit the columns was not made here: start from the top.
-            page = keyset_page(qs, key, descending, size=PAGE_SIZE, columns=names)
+            page = keyset_page(qs, key, descending, size=size, columns=names)
         rows = page.rows
         if prepare:
             rows = prepare(rows)
+        first = page_position(request) if page.prev_cursor else 1
         context.update(
             rows=rows,
             next_cursor=page.next_cursor,
             prev_cursor=page.prev_cursor,
+            first_index=first if rows else 0,
+            last_index=first + len(rows) - 1,
+            next_at=first + len(rows),
+            prev_at=max(1, first - size),
             # A tenant user's list is never the whole table, whatever the filters.
             count=bounded_count(qs, is_filtered(filterset) or not can_view_all(request.user)),
         )

@@ -9,6 +9,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
     path("search/suggest", views.suggest, name="search_suggest"),
+    path("saved-filters/", views.saved_filter_save, name="saved_filter_save"),
+    path("saved-filters/<int:pk>/delete/", views.saved_filter_delete, name="saved_filter_delete"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

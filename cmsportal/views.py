@@ -3,11 +3,17 @@
 API paths get fault bodies instead (cmsportal.api.faults).
 """
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_safe
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
 
 from cmsportal import search as finder
+from cmsportal import services
+
+from .models import ListName, SavedFilter
 
 
 @login_required
@@ -34,6 +40,38 @@ def suggest(request):
     query = finder.normalize(request.GET.get("q"))
     results = finder.search(request.user, query, limit=finder.SUGGESTIONS_PER_KIND, follow_identifiers=False)
     return render(request, "search/suggest.html", {"results": results, "query": query})
+
+
+@login_required
+@require_POST
+def saved_filter_save(request):
+    """Save the filters a list shows now under a name (the same name replaces them)."""
+    list_name = request.POST.get("list", "")
+    if list_name not in ListName.values:
+        return redirect("home")
+    query = request.POST.get("query", "")
+    try:
+        saved, created = services.saved_filter_save(
+            user=request.user, list_name=list_name, name=request.POST.get("name", ""), query=query
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(reverse(list_name) + (f"?{query}" if query and len(query) <= 2000 else ""))
+    messages.success(request, f"Saved the filter {saved.name!r}." if created else f"Updated the filter {saved.name!r}.")
+    return redirect(saved.get_absolute_url())
+
+
+@login_required
+@require_POST
+def saved_filter_delete(request, pk):
+    try:
+        saved = SavedFilter.objects.get(user=request.user, pk=pk)
+    except SavedFilter.DoesNotExist:
+        messages.error(request, "That saved filter no longer exists.")
+        return redirect("home")
+    services.saved_filter_delete(user=request.user, pk=pk)
+    messages.success(request, f"Deleted the saved filter {saved.name!r}.")
+    return redirect(saved.list_name)
 
 
 def page_not_found(request, exception=None):

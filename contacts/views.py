@@ -46,7 +46,11 @@ def _contact_filter(request):
 @require_safe
 def contact_list(request):
     return pages.list_page(
-        request, filterset=_contact_filter(request), sort_keys=CONTACT_SORTS, template="contacts/contact_list.html"
+        request,
+        filterset=_contact_filter(request),
+        sort_keys=CONTACT_SORTS,
+        template="contacts/contact_list.html",
+        list_name="contacts:contact_list",
     )
 
 

@@ -28,7 +28,7 @@ BADGE_TONES = {
 def query_with(context, **changes):
     """The current query string with `changes` applied (None removes a parameter); paging restarts."""
     params = context["request"].GET.copy()
-    for name in ("after", "before"):
+    for name in ("after", "before", "at"):
         params.pop(name, None)
     for name, value in changes.items():
         params.pop(name, None)

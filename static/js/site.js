@@ -147,8 +147,39 @@
     });
   }
 
+  // On a phone the filter panel starts folded (the chips still show what is active); on wider screens it is open.
+  function setupFilterPanel() {
+    var panel = document.querySelector("details.filters-panel");
+    if (panel && window.matchMedia && window.matchMedia("(max-width: 640px)").matches) panel.open = false;
+  }
+
+  // "Select all" on a list with bulk actions: checks every row box of its form, and follows them.
+  function setupBulkSelection() {
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-select-all]"), function (all) {
+      var form = document.getElementById(all.getAttribute("form"));
+      if (!form) return;
+      var boxes = function () { return Array.prototype.slice.call(document.querySelectorAll('input[name="selected"][form="' + form.id + '"]')); };
+      var count = document.querySelector("[data-selected-count]");
+      function update() {
+        var checked = boxes().filter(function (b) { return b.checked; }).length;
+        all.checked = checked > 0 && checked === boxes().length;
+        all.indeterminate = checked > 0 && checked < boxes().length;
+        if (count) count.textContent = checked + " selected";
+      }
+      all.hidden = false;
+      all.addEventListener("change", function () {
+        boxes().forEach(function (b) { b.checked = all.checked; });
+        update();
+      });
+      boxes().forEach(function (b) { b.addEventListener("change", update); });
+      update();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-suggest-url]"), setupCombobox);
+    setupFilterPanel();
+    setupBulkSelection();
     setupCopy();
     setupSlash();
   });

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 def test_lists_and_their_csv_hold_only_the_tenants_records(as_tenant):
     page = as_tenant.page
     as_tenant.go("/accounts/")
-    assert [r[0] for r in table_rows(page, "row")] == ["CLOUD/5342823"]
+    assert [r[1] for r in table_rows(page, "row")] == ["CLOUD/5342823"]
     _, records = download_csv(page)
     assert [(r["type"], r["id"]) for r in records] == [("CLOUD", "5342823")]
     as_tenant.go("/customers/")
