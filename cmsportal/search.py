@@ -23,7 +23,8 @@ Everything starts from what the user may see (visible_accounts and the customers
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -31,7 +32,7 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.models import RCN_RE, Account, AccountType, Customer
 from cmsportal.identity.access import can_view_all, visible_accounts
 from cmsportal.pages import merged_into, visible_contacts, visible_customers
-from contacts.models import RPN_RE, Contact, EmailAddress, PhoneNumber, phone_digits
+from contacts.models import RPN_RE, AccountContact, Contact, EmailAddress, PhoneNumber, phone_digits
 
 MAX_QUERY_LENGTH = 200
 RESULTS_PER_KIND = 10
@@ -100,6 +101,8 @@ class Hit:
     ident: SafeString
     title: SafeString
     detail: list = field(default_factory=list)
+    # Who a contact belongs to and which accounts it is on, so that two people of the same name can be told apart.
+    context: list = field(default_factory=list)
 
 
 @dataclass
@@ -115,7 +118,17 @@ class Results:
 
     @property
     def sections(self) -> list[dict]:
-        return [{"kind": k, "hits": self.groups[k], "more": self.more[k], "list_url": self.list_url(k)} for k in KINDS]
+        """The kinds that matched, each with its hits: a kind with no hit takes no room on the page."""
+        return [
+            {"kind": k, "hits": self.groups[k], "more": self.more[k], "list_url": self.list_url(k)}
+            for k in KINDS
+            if self.groups[k]
+        ]
+
+    @property
+    def unmatched(self) -> list[str]:
+        """The kinds searched that matched nothing (named in one line instead of an empty box each)."""
+        return [k for k in KINDS if not self.groups[k]]
 
     def list_url(self, kind: str) -> str:
         from urllib.parse import urlencode
@@ -315,7 +328,7 @@ def _contact_stages(q: str) -> list:
     return [exact, prefix if len(q) >= MIN_PREFIX else None, contains if len(q) >= MIN_FRAGMENT else None]
 
 
-def _contacts(user, q: str, limit: int):
+def _contacts(user, q: str, limit: int, context: bool = True):
     digits = phone_digits(q)
     is_phone = bool(_PHONE_TEXT.match(q)) and len(digits) >= MIN_PHONE_DIGITS
     address = q.lower()
@@ -352,7 +365,9 @@ def _contacts(user, q: str, limit: int):
             chosen.append(contact_id)
             details[contact_id] = detail
     hits = []
-    for contact in _fetch(Contact.objects.all(), chosen[:limit]):
+    contacts = _fetch(Contact.objects.select_related("customer"), chosen[:limit])
+    accounts = _accounts_of(user, contacts) if context else {}
+    for contact in contacts:
         name = " ".join(p for p in (contact.first_name, contact.last_name) if p) or "(no name)"
         hits.append(
             Hit(
@@ -361,9 +376,44 @@ def _contacts(user, q: str, limit: int):
                 highlight(contact.contact_number, q),
                 highlight(name, q),
                 [d for d in (highlight(contact.username, q), details[contact.pk]) if d],
+                _contact_context(contact, accounts.get(contact.pk, [])) if context else [],
             )
         )
     return hits, more or more_emails or len(chosen) > limit
+
+
+# Accounts named beside a contact hit; the contact's page lists them all.
+ACCOUNTS_PER_CONTACT = 3
+
+
+def _accounts_of(user, contacts) -> dict[int, list[str]]:
+    """{contact id: up to ACCOUNTS_PER_CONTACT + 1 keys of its accounts the user sees}, in one query."""
+    if not contacts:
+        return {}
+    # The first few accounts of each contact, whatever the others hold: numbered per contact by the database.
+    rank = Window(RowNumber(), partition_by=[F("contact_id")], order_by=[F("account__type"), F("account__account_id")])
+    rows = (
+        AccountContact.objects.filter(contact_id__in=[c.pk for c in contacts], account__in=visible_accounts(user))
+        .annotate(rank=rank)
+        .filter(rank__lte=ACCOUNTS_PER_CONTACT + 1)
+        .order_by("contact_id", "rank")
+        .values_list("contact_id", "account__type", "account__account_id")
+    )
+    keys: dict[int, list[str]] = {}
+    for contact_id, account_type, account_id in rows:
+        keys.setdefault(contact_id, []).append(f"{account_type}/{account_id}")
+    return keys
+
+
+def _contact_context(contact, keys: list[str]) -> list[str]:
+    context = []
+    if contact.customer:
+        customer = contact.customer
+        context.append(f"of {customer.rcn}" + (f" {customer.name}" if customer.name else ""))
+    if keys:
+        shown = ", ".join(keys[:ACCOUNTS_PER_CONTACT])
+        context.append(f"on {shown}" + (" and more" if len(keys) > ACCOUNTS_PER_CONTACT else ""))
+    return context
 
 
 def _kinds(q: str) -> tuple[str, ...]:
@@ -377,8 +427,14 @@ def _kinds(q: str) -> tuple[str, ...]:
     return KINDS
 
 
-def search(user, q: str, limit: int = RESULTS_PER_KIND, follow_identifiers: bool = True) -> Results:
-    """Search everything `user` may see; `redirect` is set when the query names exactly one record."""
+def search(
+    user, q: str, limit: int = RESULTS_PER_KIND, follow_identifiers: bool = True, context: bool = True
+) -> Results:
+    """Search everything `user` may see; `redirect` is set when the query names exactly one record.
+
+    `context`: say beside each contact whose customer it is and which accounts it is on (the results page;
+    suggestions stay one line each).
+    """
     q = normalize(q)
     results = Results(query=q, groups={k: [] for k in KINDS}, more={k: False for k in KINDS})
     if not q:
@@ -387,7 +443,11 @@ def search(user, q: str, limit: int = RESULTS_PER_KIND, follow_identifiers: bool
         results.redirect = exact_target(user, q)
         if results.redirect:
             return results
-    finders = {"customers": _customers, "accounts": _accounts, "contacts": _contacts}
+    finders = {
+        "customers": _customers,
+        "accounts": _accounts,
+        "contacts": lambda user, q, limit: _contacts(user, q, limit, context),
+    }
     for kind in _kinds(q):
         results.groups[kind], results.more[kind] = finders[kind](user, q, limit)
     return results

@@ -38,7 +38,9 @@ def search(request):
 def suggest(request):
     """A small HTML fragment of the top matches per kind, for the search box to show while typing."""
     query = finder.normalize(request.GET.get("q"))
-    results = finder.search(request.user, query, limit=finder.SUGGESTIONS_PER_KIND, follow_identifiers=False)
+    results = finder.search(
+        request.user, query, limit=finder.SUGGESTIONS_PER_KIND, follow_identifiers=False, context=False
+    )
     return render(request, "search/suggest.html", {"results": results, "query": query})
 
 

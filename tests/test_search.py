@@ -174,7 +174,12 @@ def test_results_are_grouped_and_best_first(admin_client, world):
     assert names[-1] == "The <mark>Blue</mark> Company"
     assert set(names[1:3]) == {"<mark>Blue</mark> Harbor Logistics", "<mark>Blue</mark> Ridge Farms"}
     body = response.content.decode()
-    assert 'data-testid="group-customers"' in body and 'data-testid="group-accounts"' in body
+    # Only the kinds that matched get a box; the others are named in one line.
+    shown = {section["kind"] for section in response.context["results"].sections}
+    assert shown == {k for k, found in response.context["results"].groups.items() if found}
+    assert "customers" in shown
+    for kind in ("customers", "accounts", "contacts"):
+        assert (f'data-testid="group-{kind}"' in body) == (kind in shown)
     assert f"{reverse('accounts:customer_list')}?q=blue" in body
 
 
@@ -345,7 +350,9 @@ def test_suggestions_for_a_whole_identifier_search_its_kind_only(admin_user, wor
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as captured:
-        results = finder.search(admin_user, query, limit=finder.SUGGESTIONS_PER_KIND, follow_identifiers=False)
+        results = finder.search(
+            admin_user, query, limit=finder.SUGGESTIONS_PER_KIND, follow_identifiers=False, context=False
+        )
     assert [hit.url for hit in results.groups[kind]] == [world[target].get_absolute_url()]
     assert not any(hits for k, hits in results.groups.items() if k != kind)
     # the exact stage, the read of its row (and for TYPE/ID the ids starting with it; for an address, the
@@ -396,3 +403,42 @@ def test_every_search_query_can_be_served_by_indexes(admin_user, world, query):
             assert total_cost < 1e9, f"{entry['sql']}\n{plan}"
             explained += 1
     assert explained, "no search query was checked"
+
+
+def test_contact_hits_say_whose_they_are_and_where(admin_client, db):
+    from tests.factories import AccountContactFactory, AccountFactory, ContactFactory
+
+    acme = CustomerFactory(rcn="RCN-111-000-001", name="Acme Widgets")
+    globex = CustomerFactory(rcn="RCN-222-000-002", name="Globex")
+    for customer, prefix in ((acme, "1"), (globex, "2")):
+        contact = ContactFactory(customer=customer, first_name="Sam", last_name="Lowry")
+        for n in range(5):
+            AccountContactFactory(account=AccountFactory(customer=customer, account_id=f"{prefix}{n}"), contact=contact)
+    response = admin_client.get(SEARCH, {"q": "lowry"})
+    contexts = sorted(hit.context for hit in response.context["results"].groups["contacts"])
+    assert contexts == [
+        ["of RCN-111-000-001 Acme Widgets", "on CLOUD/10, CLOUD/11, CLOUD/12 and more"],
+        ["of RCN-222-000-002 Globex", "on CLOUD/20, CLOUD/21, CLOUD/22 and more"],
+    ]
+    assert "No customers or accounts match" in response.content.decode()
+
+
+def test_contact_hits_name_only_accounts_the_user_sees(db):
+    from django.test import Client
+
+    from cmsportal.identity.models import TenantGrant
+    from tests.factories import AccountContactFactory, AccountFactory, ContactFactory, UserFactory
+
+    customer = CustomerFactory(rcn="RCN-333-000-003", name="Initech")
+    contact = ContactFactory(customer=customer, first_name="Milton", last_name="Waddams")
+    for account_id, tenant in (("31", "seen"), ("32", "hidden")):
+        account = AccountFactory(customer=customer, account_id=account_id, tenant_id=tenant)
+        AccountContactFactory(account=account, contact=contact)
+    user = UserFactory(username="tenant-user")
+    TenantGrant.objects.create(user=user, tenant_id="seen")
+    client = Client()
+    client.force_login(user)
+    response = client.get(SEARCH, {"q": "waddams"})
+    [hit] = response.context["results"].groups["contacts"]
+    assert hit.context == ["of RCN-333-000-003 Initech", "on CLOUD/31"]
+    assert "CLOUD/32" not in response.content.decode()
