@@ -13,7 +13,6 @@ from django.test import Client
 from accounts.models import Account, AccountHistory, RCNChange, StatusChange
 from cmsportal.exchange import import_records
 from tests.api.conftest import client_for
-from tests.conftest import on_postgres
 from tests.exchange.helpers import export_lines, in_rollback
 from tests.factories import StaffFactory
 
@@ -163,7 +162,7 @@ def test_customer_page_lists_rcn_history_newest_first(staff_client, imported):
     assert _column(html, "rcn-history", 4) == ["r2026", "r2019", "r2018", "r2014", "r2013"]
 
 
-@pytest.mark.skipif(not on_postgres(), reason="index plans are PostgreSQL's")
+@pytest.mark.postgres
 @pytest.mark.parametrize(
     ("queryset", "index"),
     [
