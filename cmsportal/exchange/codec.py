@@ -39,7 +39,7 @@ from accounts.models import (
 from cmsportal.dates import parse_date
 from contacts import phones
 from contacts.models import RPN_RE, Address, Contact, EmailAddress, PhoneNumber, Role
-from metadata.models import Access, Metadata, Namespace, validate_key
+from metadata.models import VALUE_MAX_LENGTH, Access, Metadata, Namespace, validate_key
 
 from . import representations as rep
 
@@ -469,7 +469,7 @@ LINK_FIELDS = (("type", choice(AccountType), True), ("id", account_id, True))
 METADATA_FIELDS = _ACCOUNT_REF + _fields(
     Metadata,
     ("key", "key", metadata_key, True),
-    ("value", "value", text(None), True),
+    ("value", "value", text(VALUE_MAX_LENGTH), True),
     ("createdBy", "created_by", None, False),
     ("createdDate", "created_date", date, False),
     ("lastUpdatedBy", "last_updated_by", None, False),

@@ -77,3 +77,14 @@ def tel_href(phone):
 @register.inclusion_tag("includes/copy.html")
 def copy_button(value, label=""):
     return {"value": value, "label": label or value}
+
+
+# Characters of a long value shown before its "Show all".
+CLIP_AT = 200
+
+
+@register.inclusion_tag("includes/clipped.html")
+def clipped(value, at=CLIP_AT):
+    """A value, cut after `at` characters with the rest behind a "Show all" (a <details>; no script)."""
+    text = "" if value is None else str(value)
+    return {"text": text, "head": text[:at], "long": len(text) > at}
