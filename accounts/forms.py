@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .models import RCN_RE, AccessPolicy, AccountStatus, CollectionsStatus, FraudStatus
+from .models import RCN_RE, AccessPolicy, Account, AccountStatus, CollectionsStatus, FraudStatus
 
 NO_CHANGE = [("", "No change")]
 
@@ -27,7 +27,10 @@ class CollectionsForm(forms.Form):
 
 class NicknameForm(forms.Form):
     nickname = forms.CharField(
-        label="Nickname", max_length=255, required=False, help_text="Leave empty to remove the nickname."
+        label="Nickname",
+        max_length=Account._meta.get_field("nickname").max_length,
+        required=False,
+        help_text="Leave empty to remove the nickname.",
     )
 
 

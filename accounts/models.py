@@ -7,10 +7,34 @@ round-trip exactly what it was given.
 
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import F
 from django.urls import reverse
 
 RCN_RE = r"^RCN-\d{3}-\d{3}-\d{3}$"
 rcn_validator = RegexValidator(RCN_RE, "An RCN looks like RCN-123-456-789.")
+
+
+def chronological(date_field: str) -> tuple[tuple, tuple]:
+    """(oldest first, newest first) orderings of a history trail: by `date_field`, ties in the order
+    written (id), whatever order the rows were imported in.
+
+    An undated entry (the exchange format lets old trails leave dates out) sorts after every dated
+    one oldest first, and so before them newest first: one order and its exact reverse, both a plain
+    scan of the (account, date, id) index, in which PostgreSQL puts NULLs last.
+    """
+    oldest = (F(date_field).asc(nulls_last=True), F("id").asc())
+    newest = (F(date_field).desc(nulls_first=True), F("id").desc())
+    return oldest, newest
+
+
+class TrailQuerySet(models.QuerySet):
+    """A history trail's rows in date order (the model names its date field in DATE_FIELD)."""
+
+    def oldest_first(self):
+        return self.order_by(*chronological(self.model.DATE_FIELD)[0])
+
+    def newest_first(self):
+        return self.order_by(*chronological(self.model.DATE_FIELD)[1])
 
 
 class AccountType(models.TextChoices):
@@ -159,7 +183,9 @@ class Account(models.Model):
 
 
 class StatusChange(models.Model):
-    """One entry of the status trail (statusChange); listed newest first."""
+    """One entry of the status trail (statusChange); the API lists it newest first."""
+
+    DATE_FIELD = "date"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="status_changes")
     date = models.DateTimeField()
@@ -170,6 +196,8 @@ class StatusChange(models.Model):
     access_policy = models.CharField(max_length=16, choices=AccessPolicy.choices, null=True, blank=True)
     fraud_status = models.CharField(max_length=32, choices=FraudStatus.choices, null=True, blank=True)
 
+    objects = TrailQuerySet.as_manager()
+
     class Meta:
         ordering = ["account", "-date", "-id"]
         indexes = [models.Index(fields=["account", "-date", "-id"], name="statuschange_account_idx")]
@@ -179,7 +207,9 @@ class StatusChange(models.Model):
 
 
 class AccountHistory(models.Model):
-    """One entry of the account trail (customerAccountHistory); listed in the order written."""
+    """One entry of the account trail (customerAccountHistory); the API lists it oldest first."""
+
+    DATE_FIELD = "updated_date"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="history")
     change_type = models.CharField(max_length=32, choices=AccountChangeType.choices)
@@ -193,10 +223,12 @@ class AccountHistory(models.Model):
     destination_updated_by_username = models.CharField(max_length=150, null=True, blank=True)
     destination_updated_by_type = models.CharField(max_length=16, choices=UserType.choices, null=True, blank=True)
 
+    objects = TrailQuerySet.as_manager()
+
     class Meta:
-        ordering = ["account", "id"]
+        ordering = ["account", *chronological("updated_date")[0]]
         verbose_name_plural = "account history"
-        indexes = [models.Index(fields=["account", "id"], name="accounthistory_account_idx")]
+        indexes = [models.Index(fields=["account", "updated_date", "id"], name="accthistory_account_date_idx")]
 
     def __str__(self):
         return f"{self.account_id} {self.change_type}"
@@ -205,9 +237,11 @@ class AccountHistory(models.Model):
 class RCNChange(models.Model):
     """One entry of the RCN trail (accountRCNChange): which customer owned the account, and since when.
 
-    Listed in the order written: the trail is a sequence of owners, and the reference prints a
-    MERGE dated earlier than the RCN_UPDATE it follows.
+    The API lists it oldest first, by date (a MERGE dated before an RCN_UPDATE written earlier
+    comes first).
     """
+
+    DATE_FIELD = "date"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="rcn_changes")
     change_type = models.CharField(max_length=16, choices=RCNChangeType.choices)
@@ -215,11 +249,13 @@ class RCNChange(models.Model):
     rcn = models.CharField("RCN", max_length=15, null=True, blank=True)
     date = models.DateTimeField(null=True, blank=True)
 
+    objects = TrailQuerySet.as_manager()
+
     class Meta:
-        ordering = ["account", "id"]
+        ordering = ["account", *chronological("date")[0]]
         verbose_name = "RCN change"
         indexes = [
-            models.Index(fields=["account", "id"], name="rcnchange_account_idx"),
+            models.Index(fields=["account", "date", "id"], name="rcnchange_account_date_idx"),
             models.Index(fields=["rcn"], name="rcnchange_rcn_idx"),
         ]
 

@@ -120,7 +120,7 @@ def customer_detail(request, rcn):
     rcn_changes = list(
         RCNChange.objects.filter(account__in=visible_accounts(request.user).filter(customer=customer))
         .select_related("account")
-        .order_by("-id")[:DETAIL_ROWS]
+        .newest_first()[:DETAIL_ROWS]
     )
     return render(
         request,
@@ -263,11 +263,10 @@ def account_detail(request, type, account_id):
         )
         .order_by("contact__contact_number")[:DETAIL_ROWS]
     )
-    timeline = list(account.status_changes.order_by("-date", "-id")[:TIMELINE_ROWS])
-    history = list(account.history.order_by("-id")[:DETAIL_ROWS])
-    history.reverse()
-    rcn_changes = list(account.rcn_changes.order_by("-id")[:DETAIL_ROWS])
-    rcn_changes.reverse()
+    # Every trail newest first, the latest rows of each (by date, ties in the order written).
+    timeline = list(account.status_changes.newest_first()[:TIMELINE_ROWS])
+    history = list(account.history.newest_first()[:DETAIL_ROWS])
+    rcn_changes = list(account.rcn_changes.newest_first()[:DETAIL_ROWS])
     user = request.user
     return render(
         request,

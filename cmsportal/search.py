@@ -32,6 +32,7 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.models import RCN_RE, Account, AccountType, Customer
 from cmsportal.identity.access import can_view_all, visible_accounts
 from cmsportal.pages import merged_into, visible_contacts, visible_customers
+from contacts import phones
 from contacts.models import RPN_RE, AccountContact, Contact, EmailAddress, PhoneNumber, phone_digits
 
 MAX_QUERY_LENGTH = 200
@@ -328,6 +329,23 @@ def _contact_stages(q: str) -> list:
     return [exact, prefix if len(q) >= MIN_PREFIX else None, contains if len(q) >= MIN_FRAGMENT else None]
 
 
+def _phone_stages(q: str, digits: str) -> list:
+    """A number however it is typed: its search key exactly (`+1 540 826 3188`, `(540) 826 3188` and
+    `+15408263188` are one key), then keys starting with it (a number typed in part, with or without
+    its country code) or numbers holding its digits; both on indexed columns."""
+    key = phones.search_key(q)
+    exact = Q(normalized=key) if key.startswith("+") else None
+    prefix = phones.key_prefix(q)
+    partial = Q(digits__contains=digits)
+    if prefix:
+        partial |= Q(normalized__startswith=prefix)
+    return [exact, partial]
+
+
+def _phone_order(row) -> tuple:
+    return (row[2], row[0])
+
+
 def _contacts(user, q: str, limit: int, context: bool = True):
     digits = phone_digits(q)
     is_phone = bool(_PHONE_TEXT.match(q)) and len(digits) >= MIN_PHONE_DIGITS
@@ -348,10 +366,13 @@ def _contacts(user, q: str, limit: int, context: bool = True):
         )
         extra += [(contact_id, highlight(email, q)) for _, contact_id, email in emails]
     if is_phone:
-        phones, _ = _staged(
-            _visible_phones(user), [Q(digits__contains=digits)], limit, ("contact_id", "number"), lambda row: row[2]
+        found_phones, _ = _staged(
+            _visible_phones(user), _phone_stages(q, digits), limit, ("contact_id", "number", "country"), _phone_order
         )
-        extra += [(contact_id, highlight_digits(number, digits)) for _, contact_id, number in phones]
+        extra += [
+            (contact_id, highlight_digits(phones.display(number, country), digits))
+            for _, contact_id, number, country in found_phones
+        ]
 
     found, more = _staged(
         visible_contacts(user), _contact_stages(q), limit, ("contact_number",), lambda row: row[1].lower()

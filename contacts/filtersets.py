@@ -4,6 +4,7 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 
+from . import phones
 from .models import AccountContactRole, Contact, EmailAddress, PhoneNumber, Role, phone_digits
 
 
@@ -42,7 +43,9 @@ class ContactFilterSet(django_filters.FilterSet):
         digits = phone_digits(value)
         if not digits:
             return qs
-        return qs.filter(Exists(PhoneNumber.objects.filter(contact=OuterRef("pk"), digits=digits)))
+        # However the number is typed: its digits, or its search key (country code or not).
+        same = Q(digits=digits) | Q(normalized=phones.search_key(value))
+        return qs.filter(Exists(PhoneNumber.objects.filter(same, contact=OuterRef("pk"))))
 
     def filter_q(self, qs, name, value):
         value = value.strip()

@@ -7,6 +7,8 @@ from django.urls import reverse
 
 from accounts.models import Account, Customer
 
+from . import phones
+
 RPN_RE = r"^RPN-\d{3}-\d{3}-\d{3}$"
 rpn_validator = RegexValidator(RPN_RE, "An RPN looks like RPN-123-456-789.")
 
@@ -138,7 +140,17 @@ class EmailAddress(models.Model):
         return self.address
 
 
+class PhoneNumberQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.set_normalized()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class PhoneNumber(models.Model):
+    """A contact's phone number, kept exactly as given, with its normalised search key beside it."""
+
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phone_numbers")
     number = models.CharField(max_length=64)
     digits = models.GeneratedField(
@@ -146,14 +158,44 @@ class PhoneNumber(models.Model):
         output_field=models.CharField(max_length=64),
         db_persist=True,
     )
+    normalized = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Search key (contacts.phones.search_key): E.164 when the number parses, else its digits. "
+        "Derived from number and country on every save, bulk_create and import.",
+    )
     country = models.CharField(max_length=64, null=True, blank=True)
     mask = models.CharField(max_length=64, null=True, blank=True)
     sms_verify = models.BooleanField(default=False)
     primary = models.BooleanField(default=False)
 
+    objects = PhoneNumberQuerySet.as_manager()
+
     class Meta:
         ordering = ["contact", "id"]
-        indexes = [models.Index(fields=["digits"], name="phone_digits_idx")]
+        indexes = [
+            models.Index(fields=["digits"], name="phone_digits_idx"),
+            # Pattern operators: one index for equality and for LIKE 'prefix%' whatever the collation.
+            models.Index(fields=["normalized"], name="phone_normalized_idx", opclasses=["varchar_pattern_ops"]),
+        ]
 
     def __str__(self):
         return self.number
+
+    def set_normalized(self) -> None:
+        self.normalized = phones.search_key(self.number, self.country)
+
+    def save(self, *args, **kwargs):
+        # A derived column, like `digits`, but computed in Python (phonenumbers), so filled here.
+        self.set_normalized()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"number", "country"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "normalized"}
+        super().save(*args, **kwargs)
+
+    @property
+    def display(self) -> str:
+        """The number as the pages show it (international format when it parses)."""
+        return phones.display(self.number, self.country)

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .models import KEY_MAX_LENGTH, validate_key
+from .models import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, validate_key
 
 
 class MetadataForm(forms.Form):
@@ -12,7 +12,13 @@ class MetadataForm(forms.Form):
         validators=[validate_key],
         help_text="namespace:name, for example support:tier.",
     )
-    value = forms.CharField(label="Value", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    value = forms.CharField(
+        label="Value",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=VALUE_MAX_LENGTH,
+        help_text=f"At most {VALUE_MAX_LENGTH} characters.",
+    )
 
     def __init__(self, *args, key_fixed=False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,8 @@ from accounts.models import Account
 # characters: keys travel in URL paths and XML attributes.
 KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+:[^\s\x00-\x1f\x7f]+$")
 KEY_MAX_LENGTH = 255
+# The longest metadata value, in characters; the services, the API, the forms and the import all refuse longer.
+VALUE_MAX_LENGTH = 16384
 
 
 def validate_key(key: str) -> None:
@@ -21,6 +23,14 @@ def validate_key(key: str) -> None:
             "A metadata key is namespace:name (letters, digits, '_', '.', '-' before the colon; "
             f"no spaces; at most {KEY_MAX_LENGTH} characters).",
             code="invalid_key",
+        )
+
+
+def validate_value(value: str) -> None:
+    if isinstance(value, str) and len(value) > VALUE_MAX_LENGTH:
+        raise ValidationError(
+            f"A metadata value is at most {VALUE_MAX_LENGTH} characters (this one has {len(value)}).",
+            code="max_length",
         )
 
 
@@ -72,7 +82,7 @@ class Metadata(models.Model):
         output_field=models.CharField(max_length=KEY_MAX_LENGTH),
         db_persist=True,
     )
-    value = models.TextField()
+    value = models.TextField(max_length=VALUE_MAX_LENGTH, validators=[validate_value])
     created_by = models.CharField(max_length=150, null=True, blank=True)
     created_date = models.DateTimeField(null=True, blank=True)
     last_updated_by = models.CharField(max_length=150, null=True, blank=True)

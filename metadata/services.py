@@ -14,7 +14,7 @@ from accounts.models import Account
 from cmsportal import dates
 from cmsportal.identity.access import Actor
 
-from .models import Access, Metadata, Namespace, namespace_of, validate_key
+from .models import Access, Metadata, Namespace, namespace_of, validate_key, validate_value
 
 
 def _policy(namespace: str) -> Namespace | None:
@@ -75,6 +75,7 @@ def metadata_set(*, account: Account, key: str, value: str, actor: Actor, user=N
     validate_key(key)
     if not isinstance(value, str):
         raise ValidationError({"value": "A metadata value is a string."})
+    validate_value(value)
     _require_write(user, key)
     when = dates.now()
     entry = Metadata.objects.select_for_update().filter(account=account, key=key).first()

@@ -127,7 +127,7 @@ class StatusHistoryView(AccountTrailView):
     item_key = "statusChange"
 
     def get_trail(self, account):
-        return account.status_changes.order_by("-date", "-id")
+        return account.status_changes.newest_first()
 
     def represent(self, entry):
         return status_change_to_dict(entry)
@@ -156,7 +156,7 @@ class CustomerHistoryView(AccountTrailView):
     item_key = "accountRCNChange"
 
     def get_trail(self, account):
-        return account.rcn_changes.order_by("id")
+        return account.rcn_changes.oldest_first()
 
     def represent(self, entry):
         return rcn_change_to_dict(entry)
@@ -184,7 +184,7 @@ class AccountHistoryView(AccountTrailView):
     filters = ("changeType",)
 
     def get_trail(self, account):
-        history = account.history.order_by("id")
+        history = account.history.oldest_first()
         change_type = self.request.GET.get("changeType", "").strip()
         if change_type:
             if change_type.upper() not in AccountChangeType.values:

@@ -37,8 +37,9 @@ from accounts.models import (
     UserType,
 )
 from cmsportal.dates import parse_date
+from contacts import phones
 from contacts.models import RPN_RE, Address, Contact, EmailAddress, PhoneNumber, Role
-from metadata.models import Access, Metadata, Namespace, validate_key
+from metadata.models import VALUE_MAX_LENGTH, Access, Metadata, Namespace, validate_key
 
 from . import representations as rep
 
@@ -130,6 +131,7 @@ STAGING = {
         ("mask", "text"),
         ("sms_verify", "bool"),
         ("is_primary", "bool"),
+        ("normalized", "text"),  # contacts.phones.search_key(number, country), computed here
     ],
     "link": [
         ("line", "bigint"),
@@ -467,7 +469,7 @@ LINK_FIELDS = (("type", choice(AccountType), True), ("id", account_id, True))
 METADATA_FIELDS = _ACCOUNT_REF + _fields(
     Metadata,
     ("key", "key", metadata_key, True),
-    ("value", "value", text(None), True),
+    ("value", "value", text(VALUE_MAX_LENGTH), True),
     ("createdBy", "created_by", None, False),
     ("createdDate", "created_date", date, False),
     ("lastUpdatedBy", "last_updated_by", None, False),
@@ -559,7 +561,8 @@ def _contact(line, body, buffers):
         buffers["email"].append((line, pos, number, *_flat(_json_object(item, "emailAddress"), EMAIL_FIELDS)))
     for item in _wrapped(body, "phoneNumbers", "phoneNumber"):
         pos += 1
-        buffers["phone"].append((line, pos, number, *_flat(_json_object(item, "phoneNumber"), PHONE_FIELDS)))
+        phone = _flat(_json_object(item, "phoneNumber"), PHONE_FIELDS)
+        buffers["phone"].append((line, pos, number, *phone, phones.search_key(phone[0], phone[1])))
 
     accounts = body.get("accounts", _MISSING)
     if accounts is _MISSING:

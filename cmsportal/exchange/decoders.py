@@ -12,6 +12,7 @@ rows or raises the exact error. So a record gives the same rows, or the same err
 
 from datetime import datetime
 
+from contacts import phones
 from metadata.models import KEY_MAX_LENGTH, KEY_RE
 
 from . import codec
@@ -181,6 +182,8 @@ def _contact_decoder(src: _Source) -> None:
         e(2, "for item in items:")
         e(3, "if item.__class__ is not dict:", "    raise _Doubt")
         values = src.fields(3, "item", fields, "x")
+        if table == "phone":  # the search key, as codec computes it (number and country come first)
+            values = [*values, f"{src.constant(phones.search_key)}({values[0]}, {values[1]})"]
         e(3, "pos += 1", f"{table}_rows.append((line, pos, number, {', '.join(values)}))")
     e(1, "link_rows = []", "role_rows = []", "seen = set()")
     e(1, "for item in accounts:")

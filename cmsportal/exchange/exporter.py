@@ -2,9 +2,9 @@
 
 Order: customers (by RCN; implicit customers are not written), namespaces (by name), accounts (by
 type and id), contacts (by RPN), metadata (by account, key), then the three history trails by
-account: statusChange by date (ties by id), customerAccountHistory and accountRCNChange in the
-order written (id), which is their order in the API; the RCN trail may legitimately go back in
-time (a MERGE dated before the RCN_UPDATE it follows), so sorting it by date would rewrite it.
+account, each by date, ties in the order written (id), undated entries last (the API's order, oldest
+first; `accounts.models.chronological`). The import writes a file's rows in file order, so an export
+imported again gets its ids in this order and exports byte-identically.
 Lists inside a record (addresses, a contact's accounts and roles, a namespace's groups) keep the
 order they were written in, which is the order the import writes them.
 
@@ -231,12 +231,14 @@ def _account_history(db: _Reader) -> Iterator[Batch]:
         f"t.change_type, t.rcn, {db.date('t.updated_date')}, t.account_status, t.collections_status, t.nickname,"
         " t.updated_by_username, t.updated_by_type, t.destination_updated_by_username, t.destination_updated_by_type"
     )
-    return _per_account(db, "accounts_accounthistory", select, "t.id", codec.account_history_line)
+    return _per_account(
+        db, "accounts_accounthistory", select, "t.updated_date ASC NULLS LAST, t.id", codec.account_history_line
+    )
 
 
 def _rcn_changes(db: _Reader) -> Iterator[Batch]:
     select = f"t.change_type, t.username, t.rcn, {db.date('t.date')}"
-    return _per_account(db, "accounts_rcnchange", select, "t.id", codec.rcn_change_line)
+    return _per_account(db, "accounts_rcnchange", select, "t.date ASC NULLS LAST, t.id", codec.rcn_change_line)
 
 
 class _Stream:

@@ -666,7 +666,7 @@ def _upsert_contacts(cursor, sql, s, loaded, aside) -> None:
     children = (
         ("address", ["street", "city", "state", "zipcode", "country"]),
         ("email", ["address"]),
-        ("phone", ["number", "country", "mask", "sms_verify"]),
+        ("phone", ["number", "country", "mask", "sms_verify", "normalized"]),
     )
     for name, columns in children:
         if not loaded[name]:

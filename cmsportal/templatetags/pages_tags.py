@@ -3,6 +3,8 @@
 from django import template
 from django.utils.html import format_html
 
+from contacts import phones
+
 register = template.Library()
 
 BADGE_TONES = {
@@ -68,11 +70,21 @@ def tone(value):
 
 @register.filter
 def tel_href(phone):
-    """A tel: link target: the digits, with the leading + of an international number kept."""
-    digits = phone.digits or ""
-    return f"tel:+{digits}" if phone.number.strip().startswith("+") else f"tel:{digits}"
+    """A tel: link target: E.164 when the number parses, else its digits (a leading + kept)."""
+    return phones.tel_uri(phone.number, phone.country)
 
 
 @register.inclusion_tag("includes/copy.html")
 def copy_button(value, label=""):
     return {"value": value, "label": label or value}
+
+
+# Characters of a long value shown before its "Show all".
+CLIP_AT = 200
+
+
+@register.inclusion_tag("includes/clipped.html")
+def clipped(value, at=CLIP_AT):
+    """A value, cut after `at` characters with the rest behind a "Show all" (a <details>; no script)."""
+    text = "" if value is None else str(value)
+    return {"text": text, "head": text[:at], "long": len(text) > at}

@@ -5,6 +5,8 @@ from rest_framework.exceptions import ParseError
 
 from cmsportal.api.renderers import METADATA_NS, Element, KeyedEntries, KeyedEntry
 
+from ..models import VALUE_MAX_LENGTH
+
 METADATA = KeyedEntries("metadata", "metadata", "meta")
 META = KeyedEntry("meta", "meta")
 METADATA_DETAIL = Element("metadataDetail", ns=METADATA_NS)
@@ -27,7 +29,10 @@ class MetadataSerializer(serializers.Serializer):
 
 
 class MetaSerializer(serializers.Serializer):
-    meta = serializers.DictField(child=serializers.CharField(), help_text="One entry: key to value.")
+    meta = serializers.DictField(
+        child=serializers.CharField(max_length=VALUE_MAX_LENGTH),
+        help_text=f"One entry: key to value (at most {VALUE_MAX_LENGTH} characters; longer is 400).",
+    )
 
 
 class MetadataDetailSerializer(serializers.Serializer):

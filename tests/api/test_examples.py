@@ -197,10 +197,18 @@ def test_account_history(api, examples):
 
 
 def test_customer_history(api, examples):
+    """API.md: by date, ties in the order written; the example prints its MERGE, dated first, last."""
     name = "get-customer-history-response"
     path = f"/v1/customer_accounts/{HISTORY}/customer_history"
-    assert api.get(path).json() == example(f"{name}.json")
+    expected = example(f"{name}.json")
+    documented = expected["accountRCNChange"]
+    assert [e["accountChangeType"] for e in documented] == ["NEW", "RCN_UPDATE", "MERGE"]
+    expected["accountRCNChange"] = [documented[2], documented[0], documented[1]]  # same rows, date order
+    assert api.get(path).json() == expected
     theirs = example_xml(name)
+    merge = theirs[2]
+    theirs.remove(merge)
+    theirs.insert(0, merge)
     for change in theirs:  # API.md: the example's capital A is a typo; the attribute is accountChangeType
         assert "accountChangeType" not in change.attrib
         change.set("accountChangeType", change.attrib.pop("AccountChangeType"))

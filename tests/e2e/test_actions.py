@@ -20,10 +20,10 @@ def open_action(site, name: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text(name)
 
 
-def last_history_row(page) -> list[str]:
+def newest_history_row(page) -> list[str]:
     rows = table_rows(page, "history-row")
     assert rows, "the account history is empty"
-    return rows[-1]
+    return rows[0]  # newest first
 
 
 def expect_success(page, text: str) -> None:
@@ -54,7 +54,7 @@ def test_change_status(as_staff):
     expect_success(page, "Status of CLOUD/5342823 changed")
     expect(page.get_by_test_id("status-badge")).to_have_text("Suspended")
     expect(page.get_by_test_id("access-badge")).to_have_text("Access: Suspended")
-    row = last_history_row(page)
+    row = newest_history_row(page)
     assert (row[1], row[3], row[6]) == ("LEGACY_ACCOUNT_STATUS", "Suspended", "e2e-staff (Staff)")
     newest = page.get_by_test_id("timeline").locator("li").first
     expect(newest).to_contain_text("Suspended")
@@ -68,7 +68,7 @@ def test_change_collections_status(as_staff):
     submit_action(page, lambda p: p.get_by_label("Collections status").select_option("DELINQUENT_LEVEL_2"))
     expect_success(page, "Collections status of CLOUD/5342823 changed")
     expect(page.get_by_test_id("collections-badge")).to_have_text("Collections: Delinquent, level 2")
-    row = last_history_row(page)
+    row = newest_history_row(page)
     assert (row[1], row[4], row[6]) == ("COLLECTIONS_STATUS", "DELINQUENT_LEVEL_2", "e2e-staff (Staff)")
     expect(page.get_by_test_id("timeline").locator("li").first).to_contain_text("Delinquent, level 2")
 
@@ -83,13 +83,13 @@ def test_change_nickname_and_remove_it(as_staff):
     page.get_by_test_id("confirm").click()
     expect_success(page, "Nickname of CLOUD/5342823 changed")
     expect(page.get_by_role("heading", level=1)).to_have_text("Acme Cloud “Beep Beep”")
-    row = last_history_row(page)
+    row = newest_history_row(page)
     assert (row[1], row[5], row[6]) == ("NICKNAME", "Beep Beep", "e2e-staff (Staff)")
 
     open_action(as_staff, "Change nickname")
     submit_action(page, lambda p: p.get_by_label("Nickname").fill(""))
     expect(page.get_by_role("heading", level=1)).to_have_text("Acme Cloud")
-    row = last_history_row(page)
+    row = newest_history_row(page)
     assert (row[1], row[5]) == ("NICKNAME", "—")
 
 
@@ -121,10 +121,10 @@ def test_move_account_to_another_customer(as_staff):
     page.get_by_test_id("confirm").click()
     expect_success(page, "CLOUD/5342823 now belongs to RCN-400-500-600.")
     expect(page.get_by_role("region", name="Summary")).to_contain_text("RCN-400-500-600 · Globex Corporation")
-    row = last_history_row(page)
+    row = newest_history_row(page)
     assert (row[1], row[2], row[6]) == ("RCN_UPDATE", "RCN-400-500-600", "e2e-staff (Staff)")
     rcn_rows = table_rows(page, "rcn-row")
-    assert [(r[1], r[2]) for r in rcn_rows] == [("NEW", "RCN-100-200-300"), ("RCN_UPDATE", "RCN-400-500-600")]
+    assert [(r[1], r[2]) for r in rcn_rows] == [("RCN_UPDATE", "RCN-400-500-600"), ("NEW", "RCN-100-200-300")]
     as_staff.go("/customers/RCN-400-500-600/")
     assert [r[0] for r in table_rows(page, "account-row")] == ["CLOUD/5342823", "CLOUD/6060606"]
 
@@ -148,7 +148,7 @@ def test_merge_two_customers(as_staff):
     ]
     # The merged account's own page has the new history row.
     page.get_by_test_id("account-row").get_by_role("link", name="FANATICAL_SUPPORT_FOR_AWS/8080").click()
-    row = last_history_row(page)
+    row = newest_history_row(page)
     assert (row[1], row[2], row[6]) == ("RCN_UPDATE", "RCN-400-500-600", "e2e-staff (Staff)")
     # The merged-away customer's address leads to the survivor.
     as_staff.go("/customers/RCN-700-800-900/")

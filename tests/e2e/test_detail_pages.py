@@ -47,7 +47,7 @@ def test_account_page_shows_summary_timeline_contacts_metadata_and_history(as_st
     expect(page.get_by_test_id("timeline")).to_contain_text("Active")
     contacts = table_rows(page, "contact-row")
     assert contacts == [
-        ["RPN-111-222-333", "Wile Coyote", "Primary Billing", "wile.coyote@acme.example", "+1 (210) 555-0134"]
+        ["RPN-111-222-333", "Wile Coyote", "Primary Billing", "wile.coyote@acme.example", "+1 210-555-0134"]
     ]
     metadata = table_rows(page, "metadata-row")
     assert [(row[0], row[1]) for row in metadata] == [("billing:plan", "standard"), ("support:region", "us-west")]

@@ -41,9 +41,10 @@ FRAGMENTS = [
     ("contact last name", "scorpio", "contacts", "RPN-444-555-666", "Scorpio"),
     ("username", "pgibbons", "contacts", "RPN-777-888-999", "pgibbons"),
     ("email fragment", "coyote@acme", "contacts", "RPN-111-222-333", "coyote@acme"),
-    # Stored as "+1 (210) 555-0134": typed with dots, matched on the digits.
-    ("phone in another format", "210.555.0134", "contacts", "RPN-111-222-333", "210) 555-0134"),
-    ("phone fragment", "867 5309", "contacts", "RPN-444-555-666", "867 5309"),
+    # Stored as "+1 (210) 555-0134", shown as "+1 210-555-0134": typed with dots, or with the country code.
+    ("phone in another format", "210.555.0134", "contacts", "RPN-111-222-333", "210-555-0134"),
+    ("phone with country code", "+12105550134", "contacts", "RPN-111-222-333", "1 210-555-0134"),
+    ("phone fragment", "867 5309", "contacts", "RPN-444-555-666", "867-5309"),
 ]
 
 

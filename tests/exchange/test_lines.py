@@ -12,7 +12,7 @@ from django.db.models import Prefetch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import Account, AccountHistory, AccountType, Customer, RCNChange, StatusChange
+from accounts.models import Account, AccountHistory, AccountType, Customer, RCNChange, StatusChange, chronological
 from cmsportal.dates import format_date
 from cmsportal.exchange import codec, encode_record, export_records, exporter
 from contacts.models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber
@@ -81,8 +81,8 @@ def reference_lines() -> list[str]:
     trails = (
         (Metadata, ("key",), codec.metadata_record),
         (StatusChange, ("date", "id"), codec.status_change_record),
-        (AccountHistory, ("id",), codec.account_history_record),
-        (RCNChange, ("id",), codec.rcn_change_record),
+        (AccountHistory, chronological("updated_date")[0], codec.account_history_record),  # undated last
+        (RCNChange, chronological("date")[0], codec.rcn_change_record),
     )
     for model, order, record in trails:
         for account in accounts:

@@ -45,10 +45,10 @@ def test_blocks_number_lines_as_iterating_the_file_does(small_blocks):
 
 
 def test_copy_text_keeps_every_character():
-    row = (1, 2, "RPN-000-111-007", "a\tb\nc\\d\re", None, "\x0b\x0c é \u2028", True, False)
+    row = (1, 2, "RPN-000-111-007", "a\tb\nc\\d\re", None, "\x0b\x0c é \u2028", True, False, "+1")
     text = parallel.FORMATTERS["phone"]([row]).encode("utf-8")
     fields = text.decode("utf-8").rstrip("\n").split("\t")
-    assert fields == ["1", "2", "RPN-000-111-007", "a\\tb\\nc\\\\d\\re", "\\N", "\x0b\x0c é \u2028", "t", "f"]
+    assert fields == ["1", "2", "RPN-000-111-007", "a\\tb\\nc\\\\d\\re", "\\N", "\x0b\x0c é \u2028", "t", "f", "+1"]
 
 
 @pytest.mark.postgres
