@@ -56,7 +56,7 @@ class AccountMoved(NamedTuple):
 
 
 def _foreign_links(links):
-    """AccountContact rows of `links` whose contact is not of its account's customer, as RemovedRoles."""
+    """The AccountContact rows of `links` (a queryset), loaded, and each as RemovedRoles."""
     links = list(links.select_related("contact__customer", "account").order_by("account", "contact__contact_number"))
     roles = {}
     for link_id, role in (

@@ -130,7 +130,7 @@ def same_customer_error(contact: Contact, account: Account) -> str | None:
 def _check_same_customer(contact: Contact, account: Account) -> None:
     # The account's and the contact's customers as they stand now: the account row is locked, so a
     # concurrent move (which takes the same lock) cannot slip in between this check and the write.
-    account = Account.objects.select_for_update().select_related("customer").get(pk=account.pk)
+    account = Account.objects.select_for_update(of=("self",)).select_related("customer").get(pk=account.pk)
     contact = Contact.objects.select_related("customer").get(pk=contact.pk)
     error = same_customer_error(contact, account)
     if error:
