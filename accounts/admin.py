@@ -1,6 +1,7 @@
 """Admin of customers and accounts. Every save goes through accounts.services (and the contact and metadata
 services for the inlines), so an edit here writes the same history as the same edit anywhere else."""
 
+import hashlib
 import re
 
 from django import forms
@@ -43,7 +44,7 @@ from .models import (
 ACCOUNT_KEY_RE = re.compile(r"^\s*([A-Za-z_]+)\s*[/:]\s*(\S+)\s*$")
 
 
-def _run_all(modeladmin, request, queryset, change, done: str) -> None:
+def _run_all(modeladmin, request, queryset, change, done: str) -> bool:
     """Apply `change(item)` to every selected row in one transaction: all of them, or (on a refusal) none."""
     try:
         with transaction.atomic(), refusal():
@@ -51,8 +52,13 @@ def _run_all(modeladmin, request, queryset, change, done: str) -> None:
                 change(item)
     except ServiceRefused as refused:
         modeladmin.message_user(request, f"Nothing changed: {refused}", messages.ERROR)
-        return
+        return False
     modeladmin.message_user(request, done.format(count=queryset.count()), messages.SUCCESS)
+    return True
+
+
+def _taken_off(removed) -> str:
+    return "Taken off, with their roles there: " + "; ".join(f"{r.account}: {r}" for r in removed) + "."
 
 
 # --- actions with an intermediate form --------------------------------------------------------------------------------
@@ -86,6 +92,40 @@ class CustomerChoiceForm(forms.Form):
         except Customer.DoesNotExist:
             raise forms.ValidationError(f"No customer {rcn}.") from None
         return rcn
+
+
+class MoveForm(CustomerChoiceForm):
+    """The customer to move the selected accounts to. Contacts of their old customer are taken off them:
+    the first submission that would take any off lists them and asks to submit again to confirm."""
+
+    shown = forms.CharField(label="", widget=forms.HiddenInput, required=False)
+    accounts: list = []
+
+    def clean(self):
+        data = super().clean()
+        customer = data.get("customer")
+        if customer is None:
+            return data
+        leaving = [
+            removed
+            for account in self.accounts
+            if account.customer_id != customer.pk
+            for removed in services.roles_leaving(account, customer)
+        ]
+        lines = [f"{removed.account}: {removed}" for removed in leaving]
+        # What the person saw: confirming a list they were not shown (it changed since) shows it again.
+        digest = hashlib.sha256("\n".join([customer.rcn, *lines]).encode()).hexdigest()[:16]
+        if lines and data.get("shown") != digest:
+            self.data = self.data.copy()
+            self.data["shown"] = digest
+            raise forms.ValidationError(
+                [
+                    "These contacts stay with their customer and are taken off the accounts, with their roles there. "
+                    "Submit again to move the accounts and take them off:",
+                    *lines,
+                ]
+            )
+        return data
 
 
 # --- accounts ---------------------------------------------------------------------------------------------------------
@@ -249,7 +289,9 @@ class AccountAdmin(ServiceAdmin):
             if updates:
                 services.account_update(account=obj, actor=actor, **updates)
             if "customer" in changed:
-                services.account_move(account=obj, actor=actor, customer=data["customer"])
+                removed = services.account_move(account=obj, actor=actor, customer=data["customer"]).removed
+                if removed:
+                    transaction.on_commit(lambda: self.message_user(request, _taken_off(removed), messages.WARNING))
             if changed & {"status", "access_policy"} or fraud_status:
                 services.account_status_change(
                     account=obj,
@@ -321,17 +363,23 @@ class AccountAdmin(ServiceAdmin):
 
     @admin.action(description="Move selected accounts to another customer", permissions=["change"])
     def move_to_customer(self, request, queryset):
-        form, response = action_form(self, request, queryset, CustomerChoiceForm, "Move to customer")
+        form_class = type("MoveForm", (MoveForm,), {"accounts": list(queryset.select_related(None))})
+        form, response = action_form(self, request, queryset, form_class, "Move to customer")
         if form is None:
             return response
         actor, customer = self.actor(request), form.cleaned_data["customer"]
-        _run_all(
+        removed = []
+        moved = _run_all(
             self,
             request,
             queryset,
-            lambda account: services.account_move(account=account, actor=actor, customer=customer),
+            lambda account: removed.extend(
+                services.account_move(account=account, actor=actor, customer=customer).removed
+            ),
             f"{{count}} account(s) moved to {customer.rcn}.",
         )
+        if moved and removed:
+            self.message_user(request, _taken_off(removed), messages.WARNING)
         return None
 
 

@@ -5,11 +5,16 @@ transaction, so a change and its history stand or fall together. Views, the API,
 management commands call these and hold no business rules of their own.
 """
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from cmsportal import dates
 from cmsportal.identity.access import Actor
+from contacts.models import AccountContact, AccountContactRole, Contact
 
 from .models import (
     AccessPolicy,
@@ -25,6 +30,70 @@ from .models import (
     RCNChangeType,
     StatusChange,
 )
+
+
+@dataclass(frozen=True)
+class RemovedRoles:
+    """A contact taken off an account, with the roles it held there, because it is not a contact of
+    the account's (new) customer: a contact holds roles only on its own customer's accounts."""
+
+    contact_number: str
+    name: str
+    rcn: str | None  # the contact's customer
+    account: str  # TYPE/ID
+    roles: tuple[str, ...]
+
+    def __str__(self):
+        who = f"{self.name} ({self.contact_number})" if self.name else self.contact_number
+        return f"{who}: {', '.join(self.roles) or 'no roles'}"
+
+
+class AccountMoved(NamedTuple):
+    """What account_move did: the account as it now stands, and the contacts it took off it."""
+
+    account: Account
+    removed: list[RemovedRoles]
+
+
+def _foreign_links(links):
+    """The AccountContact rows of `links` (a queryset), loaded, and each as RemovedRoles."""
+    links = list(links.select_related("contact__customer", "account").order_by("account", "contact__contact_number"))
+    roles = {}
+    for link_id, role in (
+        AccountContactRole.objects.filter(link__in=[link.pk for link in links])
+        .order_by("id")
+        .values_list("link_id", "role")
+    ):
+        roles.setdefault(link_id, []).append(role)
+    return links, [
+        RemovedRoles(
+            contact_number=link.contact.contact_number,
+            name=" ".join(part for part in (link.contact.first_name, link.contact.last_name) if part),
+            rcn=link.contact.customer.rcn if link.contact.customer else None,
+            account=link.account.key,
+            roles=tuple(roles.get(link.pk, ())),
+        )
+        for link in links
+    ]
+
+
+def roles_leaving(account: Account, customer: Customer) -> list[RemovedRoles]:
+    """The contacts, with their roles, that moving `account` to `customer` takes off it: every contact
+    on it that is not a contact of `customer` (the confirmation step shows them)."""
+    links = AccountContact.objects.filter(account=account).exclude(contact__customer=customer)
+    return _foreign_links(links)[1]
+
+
+def _remove_links(links, actor: Actor, when) -> list[RemovedRoles]:
+    """Delete these AccountContact rows (and their roles); each contact concerned is marked changed by `actor`."""
+    links, removed = _foreign_links(links)
+    if links:
+        AccountContact.objects.filter(pk__in=[link.pk for link in links]).delete()
+        Contact.objects.filter(pk__in={link.contact_id for link in links}).update(
+            last_updated_by=actor.username, last_updated_date=when
+        )
+    return removed
+
 
 # Fields account_update may change; status, collections status, nickname and owner have services of their own.
 UPDATABLE_FIELDS = ("name", "tenant_id", "domain", "service_level", "parent_account_number", "number")
@@ -237,8 +306,13 @@ def account_update(*, account: Account, actor: Actor, **fields) -> Account:
 @transaction.atomic
 def account_move(
     *, account: Account, actor: Actor, customer: Customer, destination_actor: Actor | None = None
-) -> Account:
+) -> AccountMoved:
     """Move an account to another customer; writes RCN_UPDATE to the account and RCN trails.
+
+    The contacts of the old customer stay with it: they are taken off the account with their roles
+    there (a contact holds roles only on its own customer's accounts), and each is marked changed by
+    `actor`. Returns the account and those contacts with the roles they lost (roles_leaving shows
+    them beforehand).
 
     `destination_actor` is whoever accepted the account on the receiving side (defaults to `actor`).
     """
@@ -246,12 +320,15 @@ def account_move(
     if account.customer_id == customer.pk:
         raise ValidationError({"customer": f"{account.key} already belongs to {customer.rcn}."})
     when = dates.now()
+    removed = _remove_links(
+        AccountContact.objects.filter(account=account).exclude(contact__customer=customer), actor, when
+    )
     account.customer = customer
     _touch(account, actor, when)
     account.save()
     _record_history(account, AccountChangeType.RCN_UPDATE, actor, when, destination=destination_actor or actor)
     _record_rcn(account, RCNChangeType.RCN_UPDATE, actor, when)
-    return account
+    return AccountMoved(account, removed)
 
 
 @transaction.atomic
@@ -276,7 +353,18 @@ def customers_merge(*, source: Customer, target: Customer, actor: Actor) -> Cust
     for account in accounts:
         _record_history(account, AccountChangeType.RCN_UPDATE, actor, when, destination=actor)
         _record_rcn(account, RCNChangeType.MERGE, actor, when)
-    source.contacts.update(customer=target)
+    contacts = list(source.contacts.values_list("pk", flat=True))
+    Contact.objects.filter(pk__in=contacts).update(customer=target)
+    # Accounts and contacts moved together, so the contacts keep their roles. Links that broke the rule
+    # before (data imported before it held) are not carried into the target: a contact of neither
+    # customer on a moved account, or a moved contact on a third customer's account, is taken off it.
+    _remove_links(
+        AccountContact.objects.filter(
+            Q(account__in=[account.pk for account in accounts]) | Q(contact__in=contacts)
+        ).exclude(contact__customer=target, account__customer=target),
+        actor,
+        when,
+    )
     if target.implicit and source.name and not target.name:
         target.name, target.implicit = source.name, False
         target.save(update_fields=["name", "implicit"])

@@ -399,14 +399,26 @@ def account_nickname(request, type, account_id):
 @require_http_methods(["GET", "POST"])
 def account_move(request, type, account_id):
     def describe(account, data):
-        return [f"Owner: {account.customer.rcn} → {data['rcn']}", "An RCN change is written to the account's trails."]
+        lines = [f"Owner: {account.customer.rcn} → {data['rcn']}", "An RCN change is written to the account's trails."]
+        target = pages.visible_customers(request.user).filter(rcn=data["rcn"]).first()
+        leaving = services.roles_leaving(account, target) if target and target.pk != account.customer_id else []
+        if leaving:
+            lines.append(
+                f"These contacts of {account.customer.rcn} stay with it and are taken off {account.key}, "
+                "with their roles here:"
+            )
+            lines += [str(removed) for removed in leaving]
+        return lines
 
     def perform(account, actor, data):
         target = pages.visible_customers(request.user).filter(rcn=data["rcn"]).first()
         if target is None:
             raise ValidationError({"rcn": f"There is no customer {data['rcn']} that you can see."})
-        services.account_move(account=account, actor=actor, customer=target)
-        return f"{account.key} now belongs to {target.rcn}."
+        moved = services.account_move(account=account, actor=actor, customer=target)
+        message = f"{account.key} now belongs to {target.rcn}."
+        if moved.removed:
+            message += " Taken off it, with their roles: " + "; ".join(str(r) for r in moved.removed) + "."
+        return message
 
     return _account_action(
         request,

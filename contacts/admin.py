@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Exists, OuterRef, Q
 from django.utils.html import format_html
 
@@ -34,6 +35,27 @@ class AccountContactForm(forms.ModelForm):
                 if name in self.fields:
                     self.fields[name].disabled = True
                     self.fields[name].widget = FixedLabel(getattr(self.instance, name))
+
+    def clean(self):
+        data = super().clean()
+        # A contact holds roles only on its own customer's accounts (the service says so too; saying it
+        # here puts the reason beside the row). Rows left as they were, or removed, are not judged.
+        if self.has_changed() and not data.get("DELETE"):
+            account, contact = self._end(data, "account"), self._end(data, "contact")
+            if account is not None and contact is not None:
+                error = services.same_customer_error(contact, account)
+                if error:
+                    raise forms.ValidationError(error)
+        return data
+
+    def _end(self, data, name):
+        """The account or contact of this row: chosen in it, or the page's own object (the inline's parent)."""
+        if data.get(name) is not None:
+            return data[name]
+        try:
+            return getattr(self.instance, name)
+        except ObjectDoesNotExist:
+            return None
 
 
 class FixedLabel(forms.Widget):

@@ -114,8 +114,32 @@ def contact_update(
     return contact
 
 
+def same_customer_error(contact: Contact, account: Account) -> str | None:
+    """Why `contact` may not hold roles on `account`, or None when it may (the rule: a contact belongs to
+    one customer, and its roles are only on that customer's accounts)."""
+    if contact.customer_id is None:
+        return f"{contact.contact_number} belongs to no customer: it cannot hold roles on {account.key}."
+    if contact.customer_id != account.customer_id:
+        return (
+            f"{account.key} belongs to {account.customer.rcn}, and {contact.contact_number} is a contact of "
+            f"{contact.customer.rcn}: a contact holds roles only on its own customer's accounts."
+        )
+    return None
+
+
+def _check_same_customer(contact: Contact, account: Account) -> None:
+    # The account's and the contact's customers as they stand now: the account row is locked, so a
+    # concurrent move (which takes the same lock) cannot slip in between this check and the write.
+    account = Account.objects.select_for_update(of=("self",)).select_related("customer").get(pk=account.pk)
+    contact = Contact.objects.select_related("customer").get(pk=contact.pk)
+    error = same_customer_error(contact, account)
+    if error:
+        raise ValidationError({"account": error})
+
+
 def _set_roles(contact: Contact, account: Account, roles: Iterable[str]) -> AccountContact:
     roles = _clean_roles(roles)
+    _check_same_customer(contact, account)
     link, _ = AccountContact.objects.get_or_create(account=account, contact=contact)
     link.roles.exclude(role__in=roles).delete()
     existing = set(link.roles.values_list("role", flat=True))

@@ -138,6 +138,18 @@ class AccountContactFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(AccountFactory)
     contact = factory.SubFactory(ContactFactory, customer=factory.SelfAttribute("..account.customer"))
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Fixtures keep the rule the services enforce: a contact holds roles only on its own customer's
+        # accounts. A test about data that breaks it writes that row itself, and says why.
+        account, contact = kwargs["account"], kwargs["contact"]
+        if contact.customer_id is None or contact.customer_id != account.customer_id:
+            raise ValueError(
+                f"{contact.contact_number} is not a contact of {account.key}'s customer: "
+                "a contact holds roles only on its own customer's accounts"
+            )
+        return super()._create(model_class, *args, **kwargs)
+
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
         if create:

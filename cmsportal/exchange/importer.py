@@ -355,6 +355,7 @@ def _merge(stage: Staging, meter: Progress) -> None:
 
         meter.phase("checking references")
         _check_references(cursor, sql, s, loaded)
+        _check_contact_customers(cursor, sql, s, loaded)
 
         if loaded["contact"]:
             meter.phase("writing contacts")
@@ -554,6 +555,72 @@ def _check_references(cursor, sql, s, loaded) -> None:
         if rows:
             line, type_, id_ = rows[0]
             found.append((line, f"{what}: account {type_}/{id_} is neither in the file nor in the database"))
+    if found:
+        raise ExchangeError(*min(found))
+
+
+RULE = "a contact holds roles only on its own customer's accounts"
+
+
+def _check_contact_customers(cursor, sql, s, loaded) -> None:
+    """A contact belongs to one customer, and holds roles only on that customer's accounts.
+
+    Run once the file's accounts are written, so an account record that moves an account to another
+    customer counts: the customer an account has now is the one the file gives it, or the stored one.
+    Two ways to break the rule: a contact record naming an account of another customer (or having no
+    customer at all), reported on the contact's line; and an account record giving an account a new
+    customer while a stored contact the file does not restate still holds roles on it, reported on the
+    account's line.
+    """
+    t = sql.t
+    found = []
+    if loaded["link"]:
+        rows = _rows(
+            cursor,
+            f"SELECT l.line, l.contact_number, l.type, l.account_id, c.rcn, cu.rcn FROM {s('link')} l "
+            f"JOIN {s('contact')} c ON c.line = l.line "
+            f"JOIN {t['account']} a ON a.type = l.type AND a.account_id = l.account_id "
+            f"JOIN {t['customer']} cu ON cu.id = a.customer_id "
+            "WHERE c.rcn IS NULL OR c.rcn <> cu.rcn ORDER BY l.line LIMIT 1",
+        )
+        if rows:
+            line, number, type_, id_, rcn, owner = rows[0]
+            where = ""
+            if loaded["account"]:
+                stated = _rows(
+                    cursor,
+                    f"SELECT line FROM {s('account')} WHERE type = %s AND account_id = %s",
+                    [type_, id_],
+                )
+                where = f" (its record on line {stated[0][0]})" if stated else ""
+            if rcn is None:
+                reason = f"contact {number} has no rcn, so it cannot hold roles on account {type_}/{id_}: {RULE}"
+            else:
+                reason = (
+                    f"contact {number} of {rcn} names account {type_}/{id_}, which belongs to {owner}{where}: {RULE}"
+                )
+            found.append((line, reason))
+    if loaded["account"]:
+        rows = _rows(
+            cursor,
+            f"SELECT sa.line, sa.type, sa.account_id, sa.rcn, ct.contact_number, cu.rcn FROM {s('account')} sa "
+            f"JOIN {t['account']} a ON a.type = sa.type AND a.account_id = sa.account_id "
+            f"JOIN {t['link']} l ON l.account_id = a.id "
+            f"JOIN {t['contact']} ct ON ct.id = l.contact_id "
+            f"LEFT JOIN {t['customer']} cu ON cu.id = ct.customer_id "
+            "WHERE (ct.customer_id IS NULL OR ct.customer_id <> a.customer_id) "
+            f"AND NOT EXISTS (SELECT 1 FROM {s('contact')} sc WHERE sc.contact_number = ct.contact_number) "
+            "ORDER BY sa.line, ct.contact_number LIMIT 1",
+        )
+        if rows:
+            line, type_, id_, rcn, number, theirs = rows[0]
+            found.append(
+                (
+                    line,
+                    f"account {type_}/{id_} belongs to {rcn} here, but contact {number} of {theirs or 'no customer'} "
+                    f"holds roles on it: {RULE} (restate the contact in the file, without this account)",
+                )
+            )
     if found:
         raise ExchangeError(*min(found))
 

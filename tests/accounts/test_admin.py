@@ -493,6 +493,50 @@ def test_move_action_is_all_or_nothing(client, directory):
     assert trail_rows(directory["cloud"])[2] == [("RCN_UPDATE", "RCN-444-555-666", "boss")]
 
 
+def test_move_action_lists_the_contacts_taken_off_before_it_moves(client, directory):
+    account = directory["cloud"]
+    AccountContactFactory(
+        account=account,
+        contact__contact_number="RPN-000-111-007",
+        contact__first_name="Mike",
+        contact__last_name="Jones",
+        roles=["TECHNICAL", "BILLING"],
+    )
+    data = action_data("move_to_customer", [account], apply="1", rcn="RCN-444-555-666")
+    response = client.post(CHANGELIST, data)
+    assert response.status_code == 200  # shown first, nothing moved
+    body = response.content.decode()
+    assert "CLOUD/10101: Mike Jones (RPN-000-111-007): TECHNICAL, BILLING" in body
+    assert "Submit again" in body
+    account.refresh_from_db()
+    assert account.customer.rcn == "RCN-111-222-333" and account.contact_links.count() == 1
+
+    shown = response.context["form"].data["shown"]
+    response = client.post(CHANGELIST, {**data, "shown": shown})
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.customer.rcn == "RCN-444-555-666"
+    assert not account.contact_links.exists()
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert "Taken off, with their roles there: CLOUD/10101: Mike Jones (RPN-000-111-007): TECHNICAL, BILLING." in (
+        messages
+    )
+
+
+def test_admin_customer_change_takes_the_old_contacts_off_and_says_so(
+    client, directory, django_capture_on_commit_callbacks
+):
+    account = directory["cloud"]
+    AccountContactFactory(account=account, contact__contact_number="RPN-000-111-007", roles=["PRIMARY"])
+    data = changeform_data(client.get(change_url(account)))
+    data["customer"] = str(Customer.objects.get(rcn="RCN-444-555-666").pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(change_url(account), data)
+    assert response.status_code == 302
+    assert not account.contact_links.exists()
+    assert any("RPN-000-111-007" in str(m) and "PRIMARY" in str(m) for m in response.wsgi_request._messages)
+
+
 def test_move_action_to_unknown_customer_is_a_form_error(client, directory):
     response = client.post(
         CHANGELIST, action_data("move_to_customer", [directory["cloud"]], apply="1", rcn="RCN-999-999-999")

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import F
 
 from accounts import services
 from accounts.models import (
@@ -13,7 +14,7 @@ from accounts.models import (
     StatusChange,
 )
 from cmsportal.identity.access import Actor
-from contacts.models import Contact
+from contacts.models import AccountContact, AccountContactRole, Contact
 from tests.factories import AccountContactFactory, AccountFactory, ContactFactory, CustomerFactory
 
 RACKER = Actor("racker1", "RACKER")
@@ -356,6 +357,56 @@ def test_account_move_to_same_customer_is_rejected(account, customer):
     assert counts() == before
 
 
+def test_account_move_takes_the_old_customers_contacts_off_and_returns_them(account, customer):
+    target = CustomerFactory(rcn="RCN-000-000-002")
+    mike = AccountContactFactory(
+        account=account,
+        contact__contact_number="RPN-000-111-007",
+        contact__first_name="Mike",
+        contact__last_name="Jones",
+        roles=["TECHNICAL", "BILLING"],
+    ).contact
+    ann = AccountContactFactory(account=account, contact__contact_number="RPN-000-111-008", roles=[]).contact
+    elsewhere = AccountFactory(customer=customer, account_id="10102")
+    kept = AccountContactFactory(account=elsewhere, contact=mike, roles=["PRIMARY"])
+
+    moved = services.account_move(account=account, actor=RACKER, customer=target)
+
+    assert moved.account.customer == target
+    assert [(r.contact_number, r.name, r.rcn, r.account, r.roles) for r in moved.removed] == [
+        ("RPN-000-111-007", "Mike Jones", "RCN-111-222-333", "CLOUD/10101", ("TECHNICAL", "BILLING")),
+        ("RPN-000-111-008", f"{ann.first_name} {ann.last_name}", "RCN-111-222-333", "CLOUD/10101", ()),
+    ]
+    assert str(moved.removed[0]) == "Mike Jones (RPN-000-111-007): TECHNICAL, BILLING"
+    assert not AccountContact.objects.filter(account=account).exists()
+    assert not AccountContactRole.objects.filter(link__account=account).exists()
+    # The contacts stay with their customer, and keep their roles on its other accounts.
+    assert list(AccountContact.objects.filter(contact=mike)) == [kept]
+    for contact in (mike, ann):
+        contact.refresh_from_db()
+        assert contact.customer == customer
+        assert contact.last_updated_by == "racker1"
+        assert contact.last_updated_date == moved.account.last_updated_date
+    assert only(account.history.all()).change_type == "RCN_UPDATE"
+
+
+def test_roles_leaving_previews_what_a_move_removes(account, customer):
+    target = CustomerFactory(rcn="RCN-000-000-002")
+    AccountContactFactory(account=account, contact__contact_number="RPN-000-111-007", roles=["PRIMARY"])
+    preview = services.roles_leaving(account, target)
+    assert [(r.contact_number, r.roles) for r in preview] == [("RPN-000-111-007", ("PRIMARY",))]
+    assert services.roles_leaving(account, customer) == []
+    assert AccountContact.objects.count() == 1  # a preview changes nothing
+    assert services.account_move(account=account, actor=RACKER, customer=target).removed == preview
+
+
+def test_account_move_refused_removes_no_roles(account, customer):
+    AccountContactFactory(account=account, roles=["PRIMARY"])
+    with pytest.raises(ValidationError):
+        services.account_move(account=account, actor=RACKER, customer=customer)
+    assert AccountContactRole.objects.count() == 1
+
+
 # --- customers_merge ------------------------------------------------------------------------------
 
 
@@ -387,6 +438,35 @@ def test_customers_merge_moves_accounts_and_contacts_and_deletes_source(db):
     loose_contact.refresh_from_db()
     assert contact.customer == target and loose_contact.customer == target
     assert contact.accounts.get() == moved[0]
+
+
+def test_customers_merge_keeps_contacts_on_their_customers_accounts(db):
+    source = CustomerFactory(rcn="RCN-000-000-001")
+    target = CustomerFactory(rcn="RCN-000-000-002")
+    third = CustomerFactory(rcn="RCN-000-000-003")
+    moved = AccountFactory(customer=source, account_id="301")
+    theirs = AccountFactory(customer=target, account_id="302")
+    others = AccountFactory(customer=third, account_id="303")
+    own = AccountContactFactory(account=moved, roles=["PRIMARY"])
+    target_own = AccountContactFactory(account=theirs, roles=["BILLING"])
+    # Links that broke the rule before it was enforced (imported data): written directly.
+    stranger = ContactFactory(customer=third, contact_number="RPN-000-000-031")
+    AccountContactRole.objects.create(
+        link=AccountContact.objects.create(account=moved, contact=stranger), role="TECHNICAL"
+    )
+    AccountContactRole.objects.create(
+        link=AccountContact.objects.create(account=others, contact=own.contact), role="BILLING"
+    )
+
+    services.customers_merge(source=source, target=target, actor=RACKER)
+
+    assert set(AccountContact.objects.all()) == {own, target_own}
+    assert not AccountContact.objects.exclude(contact__customer=F("account__customer")).exists()
+    own.contact.refresh_from_db()
+    assert own.contact.customer == target
+    assert list(own.contact.accounts.all()) == [moved]
+    stranger.refresh_from_db()
+    assert (stranger.customer, stranger.last_updated_by) == (third, "racker1")
 
 
 def test_customers_merge_names_an_implicit_target(db):

@@ -505,6 +505,30 @@ def test_move_account(editor_client, two_tenants):
     assert "RCN_UPDATE" in body
 
 
+def test_move_confirmation_lists_the_contacts_taken_off_and_the_message_names_them(editor_client, two_tenants):
+    account = two_tenants["account"]
+    AccountContactFactory(
+        account=account,
+        contact__contact_number="RPN-000-111-007",
+        contact__first_name="Mike",
+        contact__last_name="Jones",
+        roles=["TECHNICAL", "BILLING"],
+    )
+    url = "/accounts/CLOUD/1001/move/"
+    first = editor_client.post(url, {"rcn": "RCN-200-000-002"})
+    assert first.context["confirming"] is True
+    changes = first.content.decode().split('data-testid="changes"')[1].split("</ul>")[0]
+    assert "taken off CLOUD/1001" in changes
+    assert "<li>Mike Jones (RPN-000-111-007): TECHNICAL, BILLING</li>" in changes
+    assert account.contact_links.count() == 1  # nothing changed before the confirmation
+
+    response = editor_client.post(url, {"rcn": "RCN-200-000-002", "confirm": "yes"}, follow=True)
+    assert "Taken off it, with their roles: Mike Jones (RPN-000-111-007): TECHNICAL, BILLING." in (
+        response.content.decode()
+    )
+    assert not account.contact_links.exists()
+
+
 def test_move_to_same_customer_is_a_form_error(editor_client, two_tenants):
     response = editor_client.post("/accounts/CLOUD/1001/move/", {"rcn": "RCN-100-000-001", "confirm": "yes"})
     assert response.status_code == 200

@@ -197,3 +197,30 @@ def test_bulk_delete_is_all_or_nothing_when_a_service_refuses(client, people, mo
     assert any("jane stays" in str(m) for m in response.wsgi_request._messages)
     assert Contact.objects.filter(pk__in=selected).count() == 2
     assert AccountContact.objects.filter(contact_id__in=selected).count() == 2
+
+
+def test_account_roles_inline_refuses_another_customers_account(client, people):
+    john = people["john"]
+    theirs = AccountFactory(customer=people["jane"].customer, account_id="20202")
+    response = client.get(change_url(john))
+    data = changeform_data(response)
+    prefix = inline_prefix(response, AccountContact)
+    add_inline_row(data, prefix, account=str(theirs.pk), roles=["TECHNICAL"])
+    response = client.post(change_url(john), data)
+    assert response.status_code == 200  # the form again, with the reason beside the row
+    body = response.content.decode()
+    assert "CLOUD/20202 belongs to RCN-444-555-666, and RPN-823-034-233 is a contact of RCN-111-222-333" in body
+    assert not AccountContact.objects.filter(contact=john, account=theirs).exists()
+
+
+def test_account_roles_inline_refuses_a_contact_of_another_customer_on_the_account_page(client, people):
+    account, jane = people["account"], people["jane"]
+    url = reverse("admin:accounts_account_change", args=[account.pk])
+    response = client.get(url)
+    data = changeform_data(response)
+    prefix = inline_prefix(response, AccountContact)
+    add_inline_row(data, prefix, contact=str(jane.pk), roles=["BILLING"])
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "RPN-100-200-300 is a contact of RCN-444-555-666" in response.content.decode()
+    assert not AccountContact.objects.filter(contact=jane, account=account).exists()

@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.models import Account
 from cmsportal.identity.access import Actor
 from contacts import services
 from contacts.models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber
@@ -186,3 +187,46 @@ def test_contact_remove_from_account(customer, accounts):
         services.contact_remove_from_account(contact=contact, account=accounts[0], actor=RACKER)
     contact.refresh_from_db()
     assert contact.last_updated_by == "john0982"
+
+
+# --- a contact belongs to one customer: roles only on that customer's accounts ---------------------
+
+
+def test_contact_set_roles_refuses_another_customers_account(customer, accounts):
+    contact = ContactFactory(customer=customer, contact_number="RPN-000-000-001")
+    other = AccountFactory(customer=CustomerFactory(rcn="RCN-555-555-555"), account_id="20202")
+    with pytest.raises(ValidationError) as refused:
+        services.contact_set_roles(contact=contact, account=other, roles=["TECHNICAL"], actor=RACKER)
+    message = " ".join(refused.value.message_dict["account"])
+    assert "CLOUD/20202 belongs to RCN-555-555-555" in message
+    assert "RPN-000-000-001 is a contact of RCN-999-888-777" in message
+    assert not AccountContact.objects.exists() and not AccountContactRole.objects.exists()
+
+
+def test_contact_set_roles_reads_the_account_owner_from_the_database(customer, accounts):
+    """A stale Account object (moved since it was read) does not let a role through."""
+    contact = ContactFactory(customer=customer)
+    stale = accounts[0]
+    Account.objects.filter(pk=stale.pk).update(customer=CustomerFactory(rcn="RCN-555-555-555"))
+    with pytest.raises(ValidationError):
+        services.contact_set_roles(contact=contact, account=stale, roles=["TECHNICAL"], actor=RACKER)
+    assert not AccountContact.objects.exists()
+
+
+def test_contact_without_customer_holds_no_roles(accounts):
+    contact = ContactFactory(customer=None, contact_number="RPN-000-000-002")
+    with pytest.raises(ValidationError, match="RPN-000-000-002 belongs to no customer"):
+        services.contact_set_roles(contact=contact, account=accounts[0], roles=["BILLING"], actor=RACKER)
+    assert not AccountContact.objects.exists()
+
+
+def test_contact_create_refuses_roles_on_another_customers_account(customer, accounts):
+    other = AccountFactory(customer=CustomerFactory(rcn="RCN-555-555-555"), account_id="20202")
+    with pytest.raises(ValidationError, match="CLOUD/20202 belongs to RCN-555-555-555"):
+        services.contact_create(
+            actor=RACKER,
+            contact_number="RPN-000-000-003",
+            customer=customer,
+            accounts={accounts[0]: ["PRIMARY"], other: ["BILLING"]},
+        )
+    assert not Contact.objects.exists() and not AccountContact.objects.exists()

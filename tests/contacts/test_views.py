@@ -150,7 +150,9 @@ def test_tenant_user_sees_only_contacts_on_their_accounts(people):
 
 def test_contact_page_hides_accounts_outside_the_view(people):
     contact = people["RPN-000-000-001"]
-    AccountContactFactory(contact=contact, account=AccountFactory(account_id="hidden-9", tenant_id="t9"))
+    AccountContactFactory(
+        contact=contact, account=AccountFactory(customer=contact.customer, account_id="hidden-9", tenant_id="t9")
+    )
     user = UserFactory(username="t1user")
     TenantGrant.objects.create(user=user, tenant_id="t1")
     client = Client()

@@ -118,8 +118,11 @@ def test_move_account_to_another_customer(as_staff):
     page.get_by_label("Move to customer (RCN)").fill("rcn-400-500-600")
     page.get_by_test_id("submit").click()
     expect(page.get_by_test_id("changes")).to_contain_text("Owner: RCN-100-200-300 → RCN-400-500-600")
+    # Acme's contact stays with Acme: the confirmation says it is taken off the account, with its roles.
+    expect(page.get_by_test_id("changes")).to_contain_text("Wile Coyote (RPN-111-222-333): PRIMARY, BILLING")
     page.get_by_test_id("confirm").click()
     expect_success(page, "CLOUD/5342823 now belongs to RCN-400-500-600.")
+    expect_success(page, "Taken off it, with their roles: Wile Coyote (RPN-111-222-333): PRIMARY, BILLING.")
     expect(page.get_by_role("region", name="Summary")).to_contain_text("RCN-400-500-600 · Globex Corporation")
     row = newest_history_row(page)
     assert (row[1], row[2], row[6]) == ("RCN_UPDATE", "RCN-400-500-600", "e2e-staff (Staff)")

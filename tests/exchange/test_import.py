@@ -155,6 +155,7 @@ def test_upsert_updates_existing_rows_by_natural_key(db):
     import_quietly(
         [
             changed(ACCOUNT, name="Renamed", nickname="nick", rcn="RCN-999-888-777", status=...),
+            changed(CONTACT, rcn="RCN-999-888-777"),  # its contact moves with it
             changed(METADATA, value="racker"),
             changed(NAMESPACE, access="OPEN", readers=[], writers=["ops", "finance"]),
         ]
@@ -190,7 +191,7 @@ def test_contact_links_roles_and_details_are_replaced(db):
 
 
 def test_implicit_customers(db):
-    import_quietly([ACCOUNT, changed(CONTACT, rcn="RCN-999-888-777")])
+    import_quietly([ACCOUNT, changed(CONTACT, rcn="RCN-999-888-777", accounts=[])])
     assert set(Customer.objects.values_list("rcn", "implicit", "name")) == {
         ("RCN-123-456-789", True, None),
         ("RCN-999-888-777", True, None),
@@ -207,9 +208,43 @@ def test_implicit_customers(db):
 
 
 def test_contact_without_rcn_has_no_customer(db):
-    import_quietly([ACCOUNT, changed(CONTACT, rcn=...)])
+    import_quietly([ACCOUNT, changed(CONTACT, rcn=..., accounts=[])])
     assert Contact.objects.get().customer is None
     assert '"rcn"' not in [line for line in export_lines() if line.startswith('{"contact"')][0]
+
+
+def test_a_contact_holds_roles_only_on_its_customers_accounts_as_the_file_leaves_them(db):
+    # An account record that moves the account counts: the contact must follow it in the same file.
+    moved = changed(ACCOUNT, rcn="RCN-999-888-777")
+    with pytest.raises(ExchangeError) as caught:
+        import_quietly([moved, CUSTOMER, CONTACT])
+    assert caught.value.line == 3
+    assert caught.value.reason == (
+        "contact RPN-000-111-007 of RCN-123-456-789 names account CLOUD/10101, which belongs to RCN-999-888-777 "
+        "(its record on line 1): a contact holds roles only on its own customer's accounts"
+    )
+    assert row_counts() == dict.fromkeys(row_counts(), 0)
+    import_quietly([moved, changed(CONTACT, rcn="RCN-999-888-777")])
+    assert AccountContact.objects.get().contact.customer.rcn == "RCN-999-888-777"
+
+
+def test_moving_an_account_away_from_a_stored_contact_is_refused_on_the_accounts_line(db):
+    import_quietly(GOOD)
+    before = row_counts()
+    with pytest.raises(ExchangeError) as caught:
+        import_quietly([METADATA, changed(ACCOUNT, rcn="RCN-999-888-777")])
+    assert caught.value.line == 2
+    assert caught.value.reason.startswith(
+        "account CLOUD/10101 belongs to RCN-999-888-777 here, but contact RPN-000-111-007 of RCN-123-456-789 "
+        "holds roles on it: a contact holds roles only on its own customer's accounts"
+    )
+    assert row_counts() == before
+    assert Account.objects.get().customer.rcn == "RCN-123-456-789"
+    # Restated without the account, the contact stays with its customer and the account moves.
+    import_quietly([changed(ACCOUNT, rcn="RCN-999-888-777"), changed(CONTACT, accounts=[])])
+    assert Account.objects.get().customer.rcn == "RCN-999-888-777"
+    assert Contact.objects.get().customer.rcn == "RCN-123-456-789"
+    assert not AccountContact.objects.exists()
 
 
 def test_references_to_accounts_already_stored(db):
@@ -289,6 +324,14 @@ BAD_LINES = [
         changed(CONTACT, accounts__0__id="99999"), "contact: account CLOUD/99999 is neither", id="contact-no-account"
     ),
     pytest.param(changed(STATUS, accountId="99999"), "statusChange: account CLOUD/99999", id="status-no-account"),
+    pytest.param(
+        changed(CONTACT, rcn="RCN-999-888-777"),
+        "contact RPN-000-111-007 of RCN-999-888-777 names account CLOUD/10101, which belongs to RCN-123-456-789",
+        id="contact-on-another-customers-account",
+    ),
+    pytest.param(
+        changed(CONTACT, rcn=...), "contact RPN-000-111-007 has no rcn, so it cannot hold roles", id="contact-no-rcn"
+    ),
     pytest.param(changed(ACCOUNT, name="Other"), "account CLOUD/10101 appears more than once", id="duplicate-key"),
 ]
 

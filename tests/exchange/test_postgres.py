@@ -1,5 +1,8 @@
 """PostgreSQL loads staging tables with COPY; the executemany path must give the same database."""
 
+import json
+from functools import partial
+
 import pytest
 
 from accounts.models import Account, Customer, StatusChange
@@ -21,6 +24,7 @@ def _scenario():
         {
             "contact": {
                 "contactNumber": "RPN-000-111-007",
+                "rcn": "RCN-123-456-789",
                 "notificationPreferences": dict.fromkeys(
                     ("doNotFax", "doNotCall", "doNotEmail", "doNotMail", "doNotSurvey"), True
                 ),
@@ -143,3 +147,49 @@ def test_a_large_import_leaves_fresh_planner_statistics(monkeypatch):
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'accounts_account'")
         assert cursor.fetchone()[0] == 50
+
+
+def _refusals(tmp_path):
+    """Both ways a file can break "a contact holds roles only on its own customer's accounts", each
+    imported through a file (the workers' path when available) and as records (in process)."""
+    from cmsportal.exchange import ExchangeError, import_file
+
+    from .helpers import row_counts
+    from .test_import import ACCOUNT, CONTACT, GOOD, METADATA, changed
+
+    import_quietly(GOOD)
+    before = row_counts()
+    cases = [
+        # A contact naming an account the same file gives to another customer: the contact's line.
+        ([changed(ACCOUNT, id="20202", number=20202), changed(ACCOUNT, rcn="RCN-999-888-777"), CONTACT], 3),
+        # An account moved away from a stored contact the file does not restate: the account's line.
+        ([METADATA, changed(ACCOUNT, rcn="RCN-999-888-777")], 2),
+    ]
+    seen = []
+    for records, line in cases:
+        path = tmp_path / f"refused{line}.jsonl"
+        path.write_text("".join(json.dumps(record) + "\n" for record in records))
+        for attempt in (partial(import_quietly, records), partial(import_file, str(path))):
+            with pytest.raises(ExchangeError) as caught:
+                attempt()
+            assert caught.value.line == line, str(caught.value)
+            assert "a contact holds roles only on its own customer's accounts" in caught.value.reason
+            assert row_counts() == before
+            seen.append(str(caught.value))
+    return seen
+
+
+@pytest.mark.parametrize("path", ["copy", "copy-in-process", "executemany"])
+def test_cross_customer_roles_are_refused_on_every_import_path(db, tmp_path, monkeypatch, path):
+    from cmsportal.exchange import parallel
+
+    used = []
+    read = parallel.read_parallel
+    monkeypatch.setattr(parallel, "read_parallel", lambda *args: used.append(1) or read(*args))
+    monkeypatch.setattr(importer, "USE_COPY", path != "executemany")
+    monkeypatch.setattr(importer, "PARALLEL", path == "copy")
+    messages = _refusals(tmp_path)
+    assert bool(used) == (path == "copy" and parallel.available())
+    assert messages[0] == messages[1] and messages[2] == messages[3]  # the file and the records alike
+    assert messages[0].startswith("line 3: contact RPN-000-111-007 of RCN-123-456-789 names account CLOUD/10101")
+    assert messages[2].startswith("line 2: account CLOUD/10101 belongs to RCN-999-888-777 here")

@@ -67,12 +67,14 @@ def exchange_files(draw) -> list[dict]:
         records.append({"customer": compact({"rcn": rcn, "name": draw(optional(TEXT))})})
 
     accounts = draw(st.lists(ACCOUNT_KEY, unique=True, max_size=4))
+    owner = {}
     for type_, id_ in accounts:
+        owner[(type_, id_)] = draw(choice(rcns))
         body = {
             "id": id_,
             "type": type_,
             "number": draw(optional(BIGINT)),
-            "rcn": draw(choice(rcns)),
+            "rcn": owner[(type_, id_)],
             "name": draw(optional(TEXT)),
             "nickname": draw(optional(TEXT)),
             "status": draw(optional(choice(AccountStatus.values))),
@@ -90,10 +92,12 @@ def exchange_files(draw) -> list[dict]:
         records.append({"customerAccount": compact(body)})
 
     for rpn in draw(st.lists(RPN, unique=True, max_size=3)):
+        # Often a customer with accounts, so that the contact can hold roles on them.
+        rcn = owner[draw(choice(accounts))] if accounts and draw(st.booleans()) else draw(optional(choice(rcns)))
         body = compact(
             {
                 "contactNumber": rpn,
-                "rcn": draw(optional(choice(rcns))),
+                "rcn": rcn,
                 "firstName": draw(optional(TEXT)),
                 "lastName": draw(optional(TEXT)),
                 "title": draw(optional(TEXT)),
@@ -145,7 +149,9 @@ def exchange_files(draw) -> list[dict]:
         flags = ("doNotFax", "doNotCall", "doNotEmail", "doNotMail", "doNotSurvey")
         body["notificationPreferences"] = {flag: draw(st.booleans()) for flag in flags}
         body |= compact({"lastUpdatedBy": draw(optional(TEXT)), "lastUpdatedDate": draw(optional(DATE))})
-        on = draw(st.permutations(accounts))[: draw(st.integers(0, len(accounts)))] if accounts else []
+        # A contact holds roles only on its own customer's accounts.
+        own = [account for account in accounts if rcn is not None and owner[account] == rcn]
+        on = draw(st.permutations(own))[: draw(st.integers(0, len(own)))] if own else []
         body["accounts"] = [
             {"type": t, "id": i, "roles": draw(st.lists(choice(Role.values), unique=True, max_size=4))} for t, i in on
         ]
