@@ -6,7 +6,7 @@ management commands call these and hold no business rules of their own.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from cmsportal import dates
 from cmsportal.api import conditional
@@ -105,7 +105,11 @@ def _locked(account: Account, expected_version: str | Expectation | None = None)
 def customer_create(*, rcn: str, name: str | None = None) -> Customer:
     customer = Customer(rcn=rcn, name=name)
     customer.full_clean()
-    customer.save()
+    try:
+        with transaction.atomic():  # full_clean's uniqueness check cannot see a concurrent creation
+            customer.save()
+    except IntegrityError:
+        raise ValidationError({"rcn": f"A customer {rcn} already exists."}) from None
     return customer
 
 
@@ -174,7 +178,11 @@ def account_create(
     )
     _touch(account, actor, when)
     account.full_clean()
-    account.save()
+    try:
+        with transaction.atomic():  # full_clean's uniqueness check cannot see a concurrent creation
+            account.save()
+    except IntegrityError:
+        raise ValidationError({"account_id": f"An account {type}/{account_id} already exists."}) from None
     _record_history(account, AccountChangeType.NEW, actor, when)
     _record_rcn(account, RCNChangeType.NEW, actor, when)
     _record_status(account, actor, when, fraud_status)

@@ -1,45 +1,19 @@
 """Racing writers on PostgreSQL, with real threads and real transactions: every request succeeds (or fails
 its precondition cleanly), exactly one row remains, and what was recorded agrees with the final state."""
 
-import threading
-
 import pytest
-from django.db import connections
 from django.test import Client
 
 from accounts.models import Account, AccountChangeType, AccountHistory, AccountStatus, StatusChange
 from metadata.models import Metadata
 from tests.factories import AccountFactory, UserFactory
+from tests.races import WRITERS, race
 
 from .conftest import client_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-WRITERS = 10
 URL = "/v1/customer_accounts/CLOUD/10101/metadata/support:level"
-
-
-def race(work, count=WRITERS) -> list:
-    """Run work(i) in `count` threads released together; their results (or exceptions), in order of i."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 (reported by the assertions)
-            results[i] = exc
-        finally:
-            connections.close_all()  # the thread's own connection, so the test database can be dropped
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 @pytest.fixture
