@@ -228,3 +228,26 @@ def test_if_match_takes_precedence_and_none_match_fails_writes():
     reads = RequestPreconditions("GET", if_none_match=parse_etags('"v1-json"'))
     assert reads.evaluate(current, "v1-json") == 304
     assert reads.evaluate(current, "v1-xml") is None
+
+
+# --- the OpenAPI description ----------------------------------------------------------------------
+
+A = "/v1/customer_accounts/{accountType}/{accountId}"
+READS = [A, f"{A}/metadata/{{key}}", f"{A}/metadata/{{key}}/detail", f"{A}/contacts/{{contactNumber}}"]
+
+
+def test_openapi_documents_validators_304_and_412(anonymous):
+    spec = anonymous.get("/v1/openapi.json").json()
+    for path in READS:
+        operation = spec["paths"][path]["get"]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert {"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"} <= headers, path
+        assert {"304", "412"} <= set(operation["responses"]), path
+        assert {"ETag", "Last-Modified"} <= set(operation["responses"]["200"]["headers"]), path
+        assert {"ETag", "Last-Modified"} <= set(operation["responses"]["304"]["headers"]), path
+    for method in ("put", "delete"):
+        operation = spec["paths"][f"{A}/metadata/{{key}}"][method]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert {"If-Match", "If-Unmodified-Since"} <= headers
+        fault = operation["responses"]["412"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        assert "preconditionFailed" in spec["components"]["schemas"][fault]["properties"]
