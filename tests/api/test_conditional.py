@@ -251,3 +251,14 @@ def test_openapi_documents_validators_304_and_412(anonymous):
         assert {"If-Match", "If-Unmodified-Since"} <= headers
         fault = operation["responses"]["412"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
         assert "preconditionFailed" in spec["components"]["schemas"][fault]["properties"]
+
+
+def test_http_date_is_django_s():
+    from datetime import UTC, datetime
+
+    from django.utils.http import http_date as django_http_date
+
+    from cmsportal.api.conditional import http_date
+
+    for moment in (datetime(1994, 11, 6, 8, 49, 37, 999000, tzinfo=UTC), datetime(2026, 2, 28, 23, 0, tzinfo=UTC)):
+        assert http_date(moment) == django_http_date(moment.timestamp())
