@@ -2,12 +2,14 @@
 
 from django import forms
 
+from cmsportal.pages import VersionedForm
+
 from .models import RCN_RE, AccessPolicy, Account, AccountStatus, CollectionsStatus, FraudStatus
 
 NO_CHANGE = [("", "No change")]
 
 
-class StatusForm(forms.Form):
+class StatusForm(VersionedForm):
     status = forms.ChoiceField(label="Status", choices=NO_CHANGE + AccountStatus.choices, required=False)
     access_policy = forms.ChoiceField(label="Access policy", choices=NO_CHANGE + AccessPolicy.choices, required=False)
     fraud_status = forms.ChoiceField(
@@ -21,11 +23,11 @@ class StatusForm(forms.Form):
         return data
 
 
-class CollectionsForm(forms.Form):
+class CollectionsForm(VersionedForm):
     collections_status = forms.ChoiceField(label="Collections status", choices=CollectionsStatus.choices)
 
 
-class NicknameForm(forms.Form):
+class NicknameForm(VersionedForm):
     nickname = forms.CharField(
         label="Nickname",
         max_length=Account._meta.get_field("nickname").max_length,
@@ -47,7 +49,7 @@ class RCNField(forms.RegexField):
         return super().to_python(value).strip().upper()
 
 
-class MoveForm(forms.Form):
+class MoveForm(VersionedForm):
     rcn = RCNField(label="Move to customer (RCN)", help_text="The RCN of the customer receiving this account.")
 
 

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from cmsportal import dates
+from cmsportal.api import conditional
+from cmsportal.api.conditional import Expectation, Version
+from cmsportal.exchange.representations import account_to_dict
 from cmsportal.identity.access import Actor
 from contacts.models import AccountContact, AccountContactRole, Contact
 
@@ -147,15 +150,35 @@ def _record_rcn(account: Account, change_type: str, actor: Actor, when):
     )
 
 
-def _locked(account: Account) -> Account:
-    """Re-read the account under a row lock so concurrent changes serialise."""
-    return Account.objects.select_for_update().select_related("customer").get(pk=account.pk)
+def account_version(account: Account, data: dict | None = None) -> Version:
+    """The account's version: the API's validators and the staff forms' hidden version field.
+
+    A digest of its representation (`data`, when the caller has built it already), so any change the API
+    shows changes it; needs `account.customer` loaded, and queries nothing.
+    """
+    data = data if data is not None else account_to_dict(account)
+    return Version(conditional.digest(data), account.last_updated_date, account.last_updated_by)
+
+
+def _locked(account: Account, expected_version: str | Expectation | None = None) -> Account:
+    """Re-read the account under a row lock so concurrent changes serialise, and check the version expected.
+
+    Only the account's row is locked (not its customer's): a status change never waits for, or deadlocks
+    with, a merge of the customer, which locks the customers first and then their accounts.
+    """
+    locked = Account.objects.select_for_update(of=("self",)).select_related("customer").get(pk=account.pk)
+    conditional.check(expected_version, account_version(locked))
+    return locked
 
 
 def customer_create(*, rcn: str, name: str | None = None) -> Customer:
     customer = Customer(rcn=rcn, name=name)
     customer.full_clean()
-    customer.save()
+    try:
+        with transaction.atomic():  # full_clean's uniqueness check cannot see a concurrent creation
+            customer.save()
+    except IntegrityError:
+        raise ValidationError({"rcn": f"A customer {rcn} already exists."}) from None
     return customer
 
 
@@ -224,7 +247,11 @@ def account_create(
     )
     _touch(account, actor, when)
     account.full_clean()
-    account.save()
+    try:
+        with transaction.atomic():  # full_clean's uniqueness check cannot see a concurrent creation
+            account.save()
+    except IntegrityError:
+        raise ValidationError({"account_id": f"An account {type}/{account_id} already exists."}) from None
     _record_history(account, AccountChangeType.NEW, actor, when)
     _record_rcn(account, RCNChangeType.NEW, actor, when)
     _record_status(account, actor, when, fraud_status)
@@ -239,14 +266,19 @@ def account_status_change(
     status: str | None = None,
     access_policy: str | None = None,
     fraud_status: str | None = None,
+    expected_version: str | Expectation | None = None,
 ) -> Account:
-    """Change status and/or access policy; writes a statusChange and a LEGACY_ACCOUNT_STATUS history row."""
+    """Change status and/or access policy; writes a statusChange and a LEGACY_ACCOUNT_STATUS history row.
+
+    `expected_version` (in every account service): the version the change was decided on, checked under the
+    row lock; conditional.StaleVersion if the account changed since.
+    """
     _check_choice(status, AccountStatus, "status")
     _check_choice(access_policy, AccessPolicy, "access_policy")
     _check_choice(fraud_status, FraudStatus, "fraud_status")
     if status is None and access_policy is None:
         raise ValidationError("Give a status or an access policy to change.")
-    account = _locked(account)
+    account = _locked(account, expected_version)
     when = dates.now()
     if status is not None:
         account.status = status
@@ -260,12 +292,14 @@ def account_status_change(
 
 
 @transaction.atomic
-def account_collections_status_change(*, account: Account, actor: Actor, collections_status: str) -> Account:
+def account_collections_status_change(
+    *, account: Account, actor: Actor, collections_status: str, expected_version: str | Expectation | None = None
+) -> Account:
     """Change the collections status; writes a COLLECTIONS_STATUS history row and a statusChange."""
     if collections_status is None:
         raise ValidationError({"collections_status": "Give a collections status."})
     _check_choice(collections_status, CollectionsStatus, "collections_status")
-    account = _locked(account)
+    account = _locked(account, expected_version)
     when = dates.now()
     account.collections_status = collections_status
     _touch(account, actor, when)
@@ -276,9 +310,11 @@ def account_collections_status_change(*, account: Account, actor: Actor, collect
 
 
 @transaction.atomic
-def account_nickname_change(*, account: Account, actor: Actor, nickname: str | None) -> Account:
+def account_nickname_change(
+    *, account: Account, actor: Actor, nickname: str | None, expected_version: str | Expectation | None = None
+) -> Account:
     """Change the nickname (empty removes it); writes a NICKNAME history row."""
-    account = _locked(account)
+    account = _locked(account, expected_version)
     when = dates.now()
     account.nickname = nickname or None
     _touch(account, actor, when)
@@ -289,12 +325,14 @@ def account_nickname_change(*, account: Account, actor: Actor, nickname: str | N
 
 
 @transaction.atomic
-def account_update(*, account: Account, actor: Actor, **fields) -> Account:
+def account_update(
+    *, account: Account, actor: Actor, expected_version: str | Expectation | None = None, **fields
+) -> Account:
     """Change descriptive fields (name, tenant id, domain, service level, numbers); no trail records these."""
     unknown = set(fields) - set(UPDATABLE_FIELDS)
     if unknown:
         raise ValidationError(f"account_update cannot change {', '.join(sorted(unknown))}.")
-    account = _locked(account)
+    account = _locked(account, expected_version)
     for field, value in fields.items():
         setattr(account, field, value)
     _touch(account, actor, dates.now())
@@ -305,7 +343,12 @@ def account_update(*, account: Account, actor: Actor, **fields) -> Account:
 
 @transaction.atomic
 def account_move(
-    *, account: Account, actor: Actor, customer: Customer, destination_actor: Actor | None = None
+    *,
+    account: Account,
+    actor: Actor,
+    customer: Customer,
+    destination_actor: Actor | None = None,
+    expected_version: str | Expectation | None = None,
 ) -> AccountMoved:
     """Move an account to another customer; writes RCN_UPDATE to the account and RCN trails.
 
@@ -316,7 +359,11 @@ def account_move(
 
     `destination_actor` is whoever accepted the account on the receiving side (defaults to `actor`).
     """
-    account = _locked(account)
+    # The receiving customer first, then the account (the order customers_merge takes them in): a merge
+    # cannot delete the customer while the account moves to it.
+    if not Customer.objects.select_for_update().filter(pk=customer.pk).exists():
+        raise ValidationError({"customer": f"{customer.rcn} no longer exists."})
+    account = _locked(account, expected_version)
     if account.customer_id == customer.pk:
         raise ValidationError({"customer": f"{account.key} already belongs to {customer.rcn}."})
     when = dates.now()

@@ -292,7 +292,9 @@ def _account_action(request, type, account_id, *, form_class, title, describe, p
     account = account_or_404(request, type, account_id)
     if not request.user.has_perm("accounts.change_account"):
         raise PermissionDenied
-    form = form_class(request.POST or None, initial=initial(account) if initial else None)
+    # The form carries the version it was opened on; the service refuses it if the account changed since.
+    opened_on = {"version": services.account_version(account).tag}
+    form = form_class(request.POST or None, initial={**(initial(account) if initial else {}), **opened_on})
     actor = actor_for(request.user)
     return pages.run_action(
         request,
@@ -301,7 +303,7 @@ def _account_action(request, type, account_id, *, form_class, title, describe, p
         subject=account,
         cancel_url=account.get_absolute_url(),
         describe=lambda data: describe(account, data),
-        perform=lambda data: (perform(account, actor, data), account.get_absolute_url()),
+        perform=lambda data: (perform(account, actor, data, data.get("version") or None), account.get_absolute_url()),
         danger=danger,
     )
 
@@ -326,13 +328,14 @@ def account_status(request, type, account_id):
             lines.append(f"Fraud status recorded: {_label(FraudStatus.choices, data['fraud_status'])}")
         return lines
 
-    def perform(account, actor, data):
+    def perform(account, actor, data, version):
         services.account_status_change(
             account=account,
             actor=actor,
             status=data["status"] or None,
             access_policy=data["access_policy"] or None,
             fraud_status=data["fraud_status"] or None,
+            expected_version=version,
         )
         return f"Status of {account.key} changed; the change is in its status timeline and history."
 
@@ -354,9 +357,9 @@ def account_collections(request, type, account_id):
         old = _label(CollectionsStatus.choices, account.collections_status) or "none"
         return [f"Collections status: {old} → {_label(CollectionsStatus.choices, data['collections_status'])}"]
 
-    def perform(account, actor, data):
+    def perform(account, actor, data, version):
         services.account_collections_status_change(
-            account=account, actor=actor, collections_status=data["collections_status"]
+            account=account, actor=actor, collections_status=data["collections_status"], expected_version=version
         )
         return f"Collections status of {account.key} changed."
 
@@ -379,8 +382,10 @@ def account_nickname(request, type, account_id):
         new = data["nickname"] or "(none)"
         return [f"Nickname: {account.nickname or '(none)'} → {new}"]
 
-    def perform(account, actor, data):
-        services.account_nickname_change(account=account, actor=actor, nickname=data["nickname"])
+    def perform(account, actor, data, version):
+        services.account_nickname_change(
+            account=account, actor=actor, nickname=data["nickname"], expected_version=version
+        )
         return f"Nickname of {account.key} changed."
 
     return _account_action(
@@ -410,11 +415,11 @@ def account_move(request, type, account_id):
             lines += [str(removed) for removed in leaving]
         return lines
 
-    def perform(account, actor, data):
+    def perform(account, actor, data, version):
         target = pages.visible_customers(request.user).filter(rcn=data["rcn"]).first()
         if target is None:
             raise ValidationError({"rcn": f"There is no customer {data['rcn']} that you can see."})
-        moved = services.account_move(account=account, actor=actor, customer=target)
+        moved = services.account_move(account=account, actor=actor, customer=target, expected_version=version)
         message = f"{account.key} now belongs to {target.rcn}."
         if moved.removed:
             message += " Taken off it, with their roles: " + "; ".join(str(r) for r in moved.removed) + "."

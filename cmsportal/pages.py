@@ -10,12 +10,14 @@ import csv
 import json
 from dataclasses import dataclass, field
 
+from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404, StreamingHttpResponse
 
 from accounts.models import Customer, RCNChange, RCNChangeType
+from cmsportal.api.conditional import StaleVersion
 from cmsportal.api.pagination import row_compare
 from cmsportal.identity.access import can_view_all, visible_accounts
 from contacts.models import AccountContact, Contact
@@ -319,6 +321,35 @@ def csv_response(filename: str, header: list[str], rows, row_values) -> Streamin
 # --- actions -------------------------------------------------------------------------------------
 
 
+class VersionedForm(forms.Form):
+    """An edit form that carries the version of the record it was opened on (see cmsportal/api/conditional.py).
+
+    The service checks it under the record's row lock; a newer change is reported instead of overwritten.
+    An empty version (a form posted without one) checks nothing, except where a view says otherwise.
+    """
+
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+def stale_message(exc: StaleVersion, subject) -> str:
+    from django.utils import timezone
+
+    current = exc.current
+    if current is None:
+        return f"{subject} was deleted after you opened this form: review it and submit again."
+    when = timezone.localtime(current.last_modified).strftime("%Y-%m-%d %H:%M:%S %Z") if current.last_modified else ""
+    by = f" by {current.changed_by}" if current.changed_by else ""
+    at = f" at {when}" if when else ""
+    return f"{subject} was changed{by}{at} after you opened it: review the current value and submit again."
+
+
+def _renew_version(form, exc: StaleVersion) -> None:
+    """Let the next submission of the form stand on the version the user has now been shown."""
+    if "version" in form.fields:
+        form.data = form.data.copy()
+        form.data[form.add_prefix("version")] = exc.current.tag if exc.current is not None else ""
+
+
 def run_action(
     request,
     *,
@@ -329,6 +360,8 @@ def run_action(
     describe,
     perform,
     danger: bool = False,
+    current=None,
+    record=None,
     template: str = "action.html",
 ):
     """The two-step flow of every staff action: form, confirmation page, then the service call.
@@ -336,8 +369,11 @@ def run_action(
     GET shows the form; a valid POST shows what will happen with a Confirm button (works without
     JavaScript); a POST with confirm=yes calls `perform(cleaned_data)`, which returns
     (success message, URL to go to). Validation errors of the service land in the form; a policy
-    refusal becomes a message on the record's page. `template` lays out a form that needs more than a
-    column of fields (it extends action.html).
+    refusal becomes a message on the record's page. A change made by someone else since the form was
+    opened (StaleVersion) is reported in the form (naming `record`, else `subject`), with `current()`
+    (what the record holds now) when given, and the form then carries the new version: submitting again
+    is a deliberate overwrite. `template` lays out a form that needs more than a column of fields (it
+    extends action.html).
     """
     from django.contrib import messages
     from django.shortcuts import redirect, render
@@ -350,6 +386,11 @@ def run_action(
             except PermissionDenied as exc:
                 messages.error(request, str(exc) or "You may not make this change.")
                 return redirect(cancel_url)
+            except StaleVersion as exc:
+                form.add_error(None, stale_message(exc, record or subject))
+                if current is not None:
+                    form.add_error(None, current())
+                _renew_version(form, exc)
             except ValidationError as exc:
                 if hasattr(exc, "error_dict"):
                     for name, errors in exc.message_dict.items():

@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.models import Account, Customer
 from cmsportal import dates
@@ -76,7 +76,11 @@ def contact_create(
     contact = Contact(contact_number=contact_number, customer=customer, **fields)
     _touch(contact, actor)
     contact.full_clean()
-    contact.save()
+    try:
+        with transaction.atomic():  # full_clean's uniqueness check cannot see a concurrent creation
+            contact.save()
+    except IntegrityError:
+        raise ValidationError({"contact_number": f"A contact {contact_number} already exists."}) from None
     _replace_children(contact, Address, ADDRESS_FIELDS, addresses)
     _replace_children(contact, EmailAddress, EMAIL_FIELDS, email_addresses)
     _replace_children(contact, PhoneNumber, PHONE_FIELDS, phone_numbers)
@@ -141,6 +145,8 @@ def _set_roles(contact: Contact, account: Account, roles: Iterable[str]) -> Acco
     roles = _clean_roles(roles)
     _check_same_customer(contact, account)
     link, _ = AccountContact.objects.get_or_create(account=account, contact=contact)
+    # Lock the link: concurrent role changes of one contact on one account read and write its roles in turn.
+    link = AccountContact.objects.select_for_update().get(pk=link.pk)
     link.roles.exclude(role__in=roles).delete()
     existing = set(link.roles.values_list("role", flat=True))
     AccountContactRole.objects.bulk_create(

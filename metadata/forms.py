@@ -2,10 +2,12 @@
 
 from django import forms
 
+from cmsportal.pages import VersionedForm
+
 from .models import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, validate_key
 
 
-class MetadataForm(forms.Form):
+class MetadataForm(VersionedForm):
     key = forms.CharField(
         label="Key",
         max_length=KEY_MAX_LENGTH,
@@ -26,5 +28,5 @@ class MetadataForm(forms.Form):
             self.fields["key"].widget.attrs["readonly"] = True
 
 
-class MetadataDeleteForm(forms.Form):
+class MetadataDeleteForm(VersionedForm):
     key = forms.CharField(label="Key", max_length=KEY_MAX_LENGTH, validators=[validate_key], widget=forms.HiddenInput)

@@ -7,11 +7,14 @@ means the system itself (management commands, import) and bypasses the policy.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from accounts.models import Account
 from cmsportal import dates
+from cmsportal.api import conditional
+from cmsportal.api.conditional import Expectation, Version
+from cmsportal.exchange.representations import metadata_detail_to_dict
 from cmsportal.identity.access import Actor
 
 from .models import Access, Metadata, Namespace, namespace_of, validate_key, validate_value
@@ -69,30 +72,96 @@ def _require_write(user, key: str) -> None:
         raise PermissionDenied(f"You may not change metadata in the namespace {namespace!r}.")
 
 
+# How often a write that lost the race to create an entry starts over (each loss means someone else created it).
+CREATE_ATTEMPTS = 3
+
+
+def metadata_version(entry: Metadata | None, data: dict | None = None) -> Version | None:
+    """The entry's version (validators of the API, the staff forms' hidden version); None for no entry.
+
+    `data`: the entry's detail representation when the caller has it already.
+    """
+    if entry is None:
+        return None
+    data = data if data is not None else metadata_detail_to_dict(entry)
+    return Version(conditional.digest(data), entry.last_updated_date, entry.last_updated_by)
+
+
+def _locked_entry(account: Account, key: str) -> Metadata | None:
+    return Metadata.objects.select_for_update().filter(account=account, key=key).first()
+
+
 @transaction.atomic
-def metadata_set(*, account: Account, key: str, value: str, actor: Actor, user=None) -> tuple[Metadata, bool]:
-    """Create or replace one entry; returns (entry, created). Enforces the namespace policy for `user`."""
+def metadata_set(
+    *,
+    account: Account,
+    key: str,
+    value: str,
+    actor: Actor,
+    user=None,
+    expected_version: str | Expectation | None = None,
+) -> tuple[Metadata, bool]:
+    """Create or replace one entry; returns (entry, created). Enforces the namespace policy for `user`.
+
+    Safe against concurrent writers of the same key: the first to commit creates the entry (its
+    createdBy/createdDate stay), every later one replaces it under its row lock, so lastUpdated*
+    name the last. `expected_version` (a staff form's version, "" for "not there yet", or the
+    request's preconditions) is checked under that lock: conditional.StaleVersion if it no longer holds.
+    """
     validate_key(key)
     if not isinstance(value, str):
         raise ValidationError({"value": "A metadata value is a string."})
     validate_value(value)
     _require_write(user, key)
-    when = dates.now()
-    entry = Metadata.objects.select_for_update().filter(account=account, key=key).first()
-    created = entry is None
-    if created:
-        entry = Metadata(account=account, key=key, created_by=actor.username, created_date=when)
-    entry.value = value
-    entry.last_updated_by = actor.username
-    entry.last_updated_date = when
-    entry.save()
-    return entry, created
+    for attempt in range(CREATE_ATTEMPTS):
+        entry = _locked_entry(account, key)
+        conditional.check(expected_version, metadata_version(entry))
+        # After the lock: the last writer to commit writes the latest time.
+        when = dates.now()
+        if entry is not None:
+            entry.value = value
+            entry.last_updated_by = actor.username
+            entry.last_updated_date = when
+            entry.save(update_fields=["value", "last_updated_by", "last_updated_date"])
+            return entry, False
+        entry = Metadata(
+            account=account,
+            key=key,
+            value=value,
+            created_by=actor.username,
+            created_date=when,
+            last_updated_by=actor.username,
+            last_updated_date=when,
+        )
+        try:
+            # A savepoint: a row lock cannot guard a row that does not exist yet, so a concurrent first write
+            # shows up here as a unique-key conflict (PostgreSQL reports it once the other transaction commits).
+            with transaction.atomic():
+                entry.save(force_insert=True)
+        except IntegrityError:
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            continue  # the entry exists now: replace it under its lock
+        return entry, True
+    raise AssertionError("unreachable")
 
 
 @transaction.atomic
-def metadata_delete(*, account: Account, key: str, actor: Actor, user=None) -> None:
-    """Delete one entry; Metadata.DoesNotExist if absent. Enforces the namespace policy for `user`."""
+def metadata_delete(
+    *, account: Account, key: str, actor: Actor, user=None, expected_version: str | Expectation | None = None
+) -> None:
+    """Delete one entry; Metadata.DoesNotExist if absent. Enforces the namespace policy for `user`.
+
+    `expected_version`: as for metadata_set, checked under the row lock (a missing entry fails any expectation
+    that needs one, e.g. If-Match).
+    """
     validate_key(key)
     _require_write(user, key)
-    entry = Metadata.objects.select_for_update().get(account=account, key=key)
+    entry = _locked_entry(account, key)
+    if entry is None:
+        wanted = conditional.expectation(expected_version)
+        if wanted is not None and wanted.needs_existing():
+            raise conditional.StaleVersion(None)
+        raise Metadata.DoesNotExist(f"No metadata {key!r} on {account.key}.")
+    conditional.check(expected_version, metadata_version(entry))
     entry.delete()

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.views import account_or_404
 from cmsportal import pages
+from cmsportal.api.conditional import StaleVersion
 from cmsportal.identity.access import actor_for
 
 from . import services
@@ -29,6 +30,11 @@ def _readable_entry(request, account, key):
     return entry
 
 
+def _current_value(account, key) -> str:
+    entry = Metadata.objects.filter(account=account, key=key).first()
+    return f"Its value is now {entry.value!r}." if entry else f"{key} no longer exists."
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def metadata_add(request, type, account_id):
@@ -37,11 +43,21 @@ def metadata_add(request, type, account_id):
     form = MetadataForm(request.POST or None)
 
     def perform(data):
+        exists = ValidationError({"key": f"{account.key} already has {data['key']}; edit it instead."})
         if Metadata.objects.filter(account=account, key=data["key"]).exists():
-            raise ValidationError({"key": f"{account.key} already has {data['key']}; edit it instead."})
-        services.metadata_set(
-            account=account, key=data["key"], value=data["value"], actor=actor_for(request.user), user=request.user
-        )
+            raise exists
+        try:
+            # "": only if there is no such entry yet, checked again under the service's lock.
+            services.metadata_set(
+                account=account,
+                key=data["key"],
+                value=data["value"],
+                actor=actor_for(request.user),
+                user=request.user,
+                expected_version="",
+            )
+        except StaleVersion:
+            raise exists from None
         return f"Metadata {data['key']} added to {account.key}.", account.get_absolute_url() + "#metadata"
 
     return pages.run_action(
@@ -62,11 +78,19 @@ def metadata_edit(request, type, account_id):
     _require(request, "metadata.change_metadata")
     key = request.POST.get("key") if request.method == "POST" else request.GET.get("key")
     entry = _readable_entry(request, account, key)
-    form = MetadataForm(request.POST or None, initial={"key": entry.key, "value": entry.value}, key_fixed=True)
+    version = services.metadata_version(entry).tag
+    form = MetadataForm(
+        request.POST or None, initial={"key": entry.key, "value": entry.value, "version": version}, key_fixed=True
+    )
 
     def perform(data):
         services.metadata_set(
-            account=account, key=entry.key, value=data["value"], actor=actor_for(request.user), user=request.user
+            account=account,
+            key=entry.key,
+            value=data["value"],
+            actor=actor_for(request.user),
+            user=request.user,
+            expected_version=data["version"] or None,
         )
         return f"Metadata {entry.key} of {account.key} changed.", account.get_absolute_url() + "#metadata"
 
@@ -78,6 +102,8 @@ def metadata_edit(request, type, account_id):
         cancel_url=account.get_absolute_url(),
         describe=lambda data: [f"{entry.key}: {entry.value!r} → {data['value']!r}"],
         perform=perform,
+        current=lambda: _current_value(account, entry.key),
+        record=entry.key,
     )
 
 
@@ -88,10 +114,18 @@ def metadata_delete(request, type, account_id):
     _require(request, "metadata.delete_metadata")
     key = request.POST.get("key") if request.method == "POST" else request.GET.get("key")
     entry = _readable_entry(request, account, key)
-    form = MetadataDeleteForm(request.POST or None, initial={"key": entry.key})
+    form = MetadataDeleteForm(
+        request.POST or None, initial={"key": entry.key, "version": services.metadata_version(entry).tag}
+    )
 
     def perform(data):
-        services.metadata_delete(account=account, key=entry.key, actor=actor_for(request.user), user=request.user)
+        services.metadata_delete(
+            account=account,
+            key=entry.key,
+            actor=actor_for(request.user),
+            user=request.user,
+            expected_version=data["version"] or None,
+        )
         return f"Metadata {entry.key} deleted from {account.key}.", account.get_absolute_url() + "#metadata"
 
     return pages.run_action(
@@ -102,5 +136,7 @@ def metadata_delete(request, type, account_id):
         cancel_url=account.get_absolute_url(),
         describe=lambda data: [f"Delete {entry.key} (value {entry.value!r})"],
         perform=perform,
+        current=lambda: _current_value(account, entry.key),
+        record=entry.key,
         danger=True,
     )

@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from cmsportal.api import schema
+from cmsportal.api import conditional, schema
 from cmsportal.api.filtering import apply_filterset
 from cmsportal.api.pagination import AccountPagination, OffsetPagination
 from cmsportal.api.views import CMSView
@@ -24,6 +24,7 @@ from cmsportal.identity.access import visible_account, visible_accounts
 
 from ..filtersets import AccountFilterSet, list_key_columns
 from ..models import Account, AccountChangeType, AccountType
+from ..services import account_version
 from . import serializers as s
 
 ACCOUNT_FILTERS = ("accountType", "domain", "metadataKey", "metadataValue")
@@ -78,17 +79,22 @@ class AccountListView(CMSView):
         return Response({"customerAccount": [s.account_item(request, a) for a in page.items], "link": page.links})
 
 
-class AccountDetailView(AccountResourceMixin, CMSView):
+class AccountDetailView(conditional.ConditionalMixin, AccountResourceMixin, CMSView):
     xml_shape = s.ACCOUNT
 
     @extend_schema(
         operation_id="getCustomerAccount",
         summary="Get one customer account",
-        parameters=schema.ACCOUNT_PATH,
-        responses={200: s.AccountSerializer, **schema.faults()},
+        description="Conditional: ETag and Last-Modified; If-None-Match / If-Modified-Since answer 304.",
+        parameters=[*schema.ACCOUNT_PATH, *conditional.READ_PARAMETERS],
+        responses={200: s.AccountSerializer, **conditional.NOT_MODIFIED, **schema.faults(412)},
     )
     def get(self, request, **kwargs):
         return Response(account_to_dict(self.get_account()))
+
+    def version_of(self, data):
+        # From the representation already built: no query, no second pass over the account.
+        return account_version(self.get_account(), data)
 
 
 class AccountTrailView(AccountResourceMixin, CMSView):

@@ -108,8 +108,11 @@ def token_find(plaintext: str) -> Token | None:
 def token_revoke(token: Token) -> Token:
     """Revoke `token` now; revoking a revoked token changes nothing."""
     if token.revoked_at is None:
-        token.revoked_at = dates.now()
-        Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=token.revoked_at)
+        moment = dates.now()
+        if Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=moment):
+            token.revoked_at = moment
+        else:  # revoked meanwhile: the first revocation stands, and this object says so
+            token.refresh_from_db(fields=["revoked_at"])
     return token
 
 
@@ -167,8 +170,11 @@ def can_issue_apikey(issuer, user) -> bool:
 def apikey_revoke(key: ApiKey) -> ApiKey:
     """Revoke `key` now; revoking a revoked key changes nothing."""
     if key.revoked_at is None:
-        key.revoked_at = dates.now()
-        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=key.revoked_at)
+        moment = dates.now()
+        if ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=moment):
+            key.revoked_at = moment
+        else:  # revoked meanwhile: the first revocation stands, and this object says so
+            key.refresh_from_db(fields=["revoked_at"])
     return key
 
 

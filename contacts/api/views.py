@@ -6,7 +6,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from accounts.api.views import AccountResourceMixin
-from cmsportal.api import schema
+from cmsportal.api import conditional, schema
 from cmsportal.api.filtering import apply_filterset
 from cmsportal.api.pagination import ContactPagination
 from cmsportal.api.views import CMSView
@@ -59,7 +59,7 @@ class ContactListView(AccountResourceMixin, CMSView):
         return Response({"contact": [s.contact_item(request, account, c) for c in page.items], "link": page.links})
 
 
-class ContactDetailView(AccountResourceMixin, CMSView):
+class ContactDetailView(conditional.ConditionalMixin, AccountResourceMixin, CMSView):
     xml_shape = s.CONTACT
 
     @extend_schema(
@@ -68,12 +68,21 @@ class ContactDetailView(AccountResourceMixin, CMSView):
         parameters=[
             *schema.ACCOUNT_PATH,
             OpenApiParameter("contactNumber", str, OpenApiParameter.PATH, description="The contact's RPN."),
+            *conditional.READ_PARAMETERS,
         ],
-        responses={200: s.ContactSerializer, **schema.faults()},
+        description="Conditional: ETag and Last-Modified; If-None-Match / If-Modified-Since answer 304.",
+        responses={200: s.ContactSerializer, **conditional.NOT_MODIFIED, **schema.faults(412)},
     )
     def get(self, request, **kwargs):
         account = self.get_account()
         contact = contacts_of(account).filter(contact_number=kwargs["contactNumber"]).first()
         if contact is None:
             raise NotFound(f"No contact {kwargs['contactNumber']} on {account.key}.")
+        self._contact = contact
         return Response(s.contact_dict(contact))
+
+    def version_of(self, data):
+        # The representation holds the contact's roles on this account and its details: its digest covers them all.
+        return conditional.Version(
+            conditional.digest(data), self._contact.last_updated_date, self._contact.last_updated_by
+        )

@@ -11,13 +11,13 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from accounts.api.views import AccountResourceMixin
-from cmsportal.api import schema
+from cmsportal.api import conditional, schema
 from cmsportal.api.views import CMSView
 from cmsportal.exchange.representations import metadata_detail_to_dict
 from cmsportal.identity.access import actor_for
 
 from ..models import Metadata, namespace_of
-from ..services import can_read_namespace, metadata_delete, metadata_set, readable_metadata
+from ..services import can_read_namespace, metadata_delete, metadata_set, metadata_version, readable_metadata
 from . import serializers as s
 
 KEY_PATH = [
@@ -50,59 +50,83 @@ class MetadataEntryMixin(AccountResourceMixin):
         entry = Metadata.objects.filter(account=account, key=key).first()
         if entry is None:
             raise NotFound(f"No metadata {key!r} on {account.key}.")
+        self._entry = entry
         return entry
 
 
-class MetadataKeyView(MetadataEntryMixin, CMSView):
+class MetadataKeyView(conditional.ConditionalMixin, MetadataEntryMixin, CMSView):
     xml_shape = s.META
 
     @extend_schema(
         operation_id="getMetadata",
         summary="One metadata entry",
-        parameters=KEY_PATH,
-        responses={200: s.MetaSerializer, **schema.faults(403)},
+        description="Conditional: ETag and Last-Modified; If-None-Match / If-Modified-Since answer 304.",
+        parameters=[*KEY_PATH, *conditional.READ_PARAMETERS],
+        responses={200: s.MetaSerializer, **conditional.NOT_MODIFIED, **schema.faults(403, 412)},
     )
     def get(self, request, **kwargs):
         entry = self.get_entry()
         return Response({"meta": {entry.key: entry.value}})
 
+    def version_of(self, data):
+        return metadata_version(self._entry)
+
     @extend_schema(
         operation_id="setMetadata",
         summary="Create or replace one metadata entry",
-        parameters=KEY_PATH,
+        description="Optimistic locking: send the ETag read with If-Match; 412 preconditionFailed if it is stale.",
+        parameters=[*KEY_PATH, *conditional.WRITE_PARAMETERS],
         request=s.MetaSerializer,
         examples=[OpenApiExample("JSON body", value={"meta": {"name": "Some Value"}}, request_only=True)],
-        responses={204: None, **schema.faults(400, 403, 415)},
+        responses={204: None, **schema.faults(400, 403, 412, 415)},
     )
     def put(self, request, **kwargs):
         account = self.get_account()
         value = s.meta_value(request.data)
-        metadata_set(account=account, key=kwargs["key"], value=value, actor=actor_for(request.user), user=request.user)
+        metadata_set(
+            account=account,
+            key=kwargs["key"],
+            value=value,
+            actor=actor_for(request.user),
+            user=request.user,
+            expected_version=conditional.preconditions(request),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         operation_id="deleteMetadata",
         summary="Delete one metadata entry",
-        parameters=KEY_PATH,
-        responses={204: None, **schema.faults(400, 403)},
+        description="Optimistic locking: send the ETag read with If-Match; 412 preconditionFailed if it is stale.",
+        parameters=[*KEY_PATH, *conditional.WRITE_PARAMETERS],
+        responses={204: None, **schema.faults(400, 403, 412)},
     )
     def delete(self, request, **kwargs):
         account, key = self.get_account(), kwargs["key"]
         try:
-            metadata_delete(account=account, key=key, actor=actor_for(request.user), user=request.user)
+            metadata_delete(
+                account=account,
+                key=key,
+                actor=actor_for(request.user),
+                user=request.user,
+                expected_version=conditional.preconditions(request),
+            )
         except Metadata.DoesNotExist:
             raise NotFound(f"No metadata {key!r} on {account.key}.") from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MetadataDetailView(MetadataEntryMixin, CMSView):
+class MetadataDetailView(conditional.ConditionalMixin, MetadataEntryMixin, CMSView):
     xml_shape = s.METADATA_DETAIL
 
     @extend_schema(
         operation_id="getMetadataDetail",
         summary="One metadata entry with who created and last changed it, and when",
-        parameters=KEY_PATH,
-        responses={200: s.MetadataDetailSerializer, **schema.faults(403)},
+        description="Conditional: ETag and Last-Modified; If-None-Match / If-Modified-Since answer 304.",
+        parameters=[*KEY_PATH, *conditional.READ_PARAMETERS],
+        responses={200: s.MetadataDetailSerializer, **conditional.NOT_MODIFIED, **schema.faults(403, 412)},
     )
     def get(self, request, **kwargs):
         return Response(metadata_detail_to_dict(self.get_entry()))
+
+    def version_of(self, data):
+        return metadata_version(self._entry, data)
