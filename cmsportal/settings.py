@@ -204,6 +204,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "cmsportal.api.faults.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The format is chosen by the path suffix (.json, .xml) or Accept, never by a `?format=` parameter.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 SPECTACULAR_SETTINGS = {
