@@ -256,7 +256,7 @@ class AccountAdmin(ServiceAdmin):
             return queryset.filter(type=match.group(1).upper(), account_id=match.group(2)), False
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
-        if term.isdigit() and len(term) < 19:
+        if term.isascii() and term.isdigit() and len(term) < 19:
             results |= queryset.filter(number=int(term))
         return results, may_have_duplicates
 

@@ -226,7 +226,7 @@ def account_create(
     """Open an account for a customer; writes NEW to the account and RCN trails and a first statusChange."""
     _check_choice(fraud_status, FraudStatus, "fraud_status")
     when = dates.now()
-    if number is None and account_id.isdigit():
+    if number is None and account_id.isascii() and account_id.isdigit() and len(account_id) < 19:
         number = int(account_id)
     account = Account(
         customer=customer,

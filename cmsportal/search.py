@@ -223,7 +223,7 @@ def exact_target(user, q: str) -> str | None:
     if " " not in q:
         # An account id is unique per type only: one that several types share lists them all instead.
         condition = Q(account_id__iexact=q) | Q(tenant_id=q)
-        if q.isdigit() and len(q) < 19:
+        if q.isascii() and q.isdigit() and len(q) < 19:  # "²" is a digit to isdigit(), not to int()
             condition |= Q(number=int(q))
         accounts = list(visible_accounts(user).filter(condition).order_by()[:2])
         if len(accounts) == 1:
@@ -279,7 +279,7 @@ def _accounts(user, q: str, limit: int):
         exact |= Q(nickname__iexact=q)
         if q.lower() != q:
             exact |= Q(domain=q.lower())
-        if q.isdigit() and len(q) < 19:
+        if q.isascii() and q.isdigit() and len(q) < 19:  # "²" is a digit to isdigit(), not to int()
             exact |= Q(number=int(q))
         stages = [exact]
         if len(q) >= MIN_PREFIX:

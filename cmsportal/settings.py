@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "cmsportal.api.faults.FaultMiddleware",
+    "cmsportal.inputguard.InputGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -203,6 +204,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "cmsportal.api.faults.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The format is chosen by the path suffix (.json, .xml) or Accept, never by a `?format=` parameter.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -214,6 +217,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# The largest request body accepted (API bodies and forms alike), in bytes; larger is 413 overLimit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CMS_MAX_BODY_SIZE", str(2_621_440)))
 
 CMS_TOKEN_LIFETIME = int(os.environ.get("CMS_TOKEN_LIFETIME", "86400"))
 # Failed POST /v2.0/tokens attempts allowed per username and per client address (DRF rate syntax).

@@ -13,6 +13,7 @@ import logging
 import math
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, SuspiciousOperation, ValidationError
+from django.db import DataError
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -113,6 +114,9 @@ def fault_for(exc) -> tuple[int, str | None, str | None, dict]:
         return 400, message, details, headers
     if isinstance(exc, SuspiciousOperation):
         return 400, None, None, headers
+    if isinstance(exc, DataError):
+        # A value the database refuses (too long, out of range): the request's fault, never a 500.
+        return 400, "A value in the request cannot be stored or compared.", None, headers
     return 500, None, None, headers
 
 

@@ -68,24 +68,41 @@ def row_compare(fields, operator, values) -> Q:
     return Q(RowCompare(fields, operator, values))
 
 
-def _positive_int(params, name, default, minimum):
+# The deepest offset served: far beyond any list, and with a page added still inside a signed 64-bit integer,
+# which both databases require of OFFSET.
+MAX_OFFSET = 10**15
+
+
+def _non_negative_int(params, name, default, minimum, maximum=None):
+    """An ASCII decimal parameter (`²` is a digit to str.isdigit(), not here); 400 below `minimum` or above `maximum`.
+
+    Digits are counted before converting, so a number of any length costs nothing (Python refuses to convert more
+    than 4,300 digits); without a `maximum`, anything over 18 digits reads as 10**18, for the caller to cap.
+    """
     raw = params.get(name)
     if raw is None or raw == "":
         return default
     raw = raw.strip()
-    if not raw.isdigit() or int(raw) < minimum:
-        kind = "a positive integer" if minimum > 0 else "a non-negative integer"
-        raise ValidationError({name: f"{name} must be {kind}, not {raw!r}."})
-    return int(raw)
+    kind = "a positive integer" if minimum > 0 else "a non-negative integer"
+    if not (raw.isascii() and raw.isdigit()):
+        raise ValidationError({name: f"{name} must be {kind}, not {raw[:40]!r}."})
+    digits = raw.lstrip("0") or "0"
+    if maximum is not None and (len(digits) > len(str(maximum)) or int(digits) > maximum):
+        raise ValidationError({name: f"{name} must be at most {maximum}."})
+    value = int(digits) if len(digits) <= 18 else 10**18
+    if value < minimum:
+        raise ValidationError({name: f"{name} must be {kind}, not {raw[:40]!r}."})
+    return value
 
 
 def parse_limit(params) -> int:
-    """`limit`: default 50; larger than 1000 is 1000; anything but a positive integer is 400."""
-    return min(_positive_int(params, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
+    """`limit`: default 50; larger than 1000 (however large) is 1000; anything but a positive integer is 400."""
+    return min(_non_negative_int(params, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
 
 
 def parse_offset(params) -> int:
-    return _positive_int(params, "offset", 0, 0)
+    """`offset`: default 0; a non-negative integer up to MAX_OFFSET, else 400."""
+    return _non_negative_int(params, "offset", 0, 0, MAX_OFFSET)
 
 
 def parse_direction(params) -> str:

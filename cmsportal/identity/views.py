@@ -10,10 +10,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from cmsportal import dates
+from cmsportal.api.schema import FAULTS
 from cmsportal.api.views import CMSView
 from cmsportal.identity import services
 from cmsportal.identity.authentication import TokenAuthentication
 from cmsportal.identity.parsers import IdentityJSONParser, IdentityTextXMLParser, IdentityXMLParser
+from cmsportal.identity.schema import TOKEN_REQUEST, TOKEN_REQUEST_XML
 from cmsportal.identity.shapes import ACCESS
 from cmsportal.identity.throttling import FailedSignInThrottle
 
@@ -99,8 +101,8 @@ ACCESS_EXAMPLE = {
 }
 
 
-def _fault(description: str) -> OpenApiResponse:
-    return OpenApiResponse(OpenApiTypes.OBJECT, description=description)
+def _fault(status: int, description: str) -> OpenApiResponse:
+    return OpenApiResponse(FAULTS[status].response, description=description)
 
 
 class TokensView(CMSView):
@@ -123,12 +125,14 @@ class TokensView(CMSView):
         operation_id="tokens_create",
         tags=["identity"],
         summary="Get a token",
-        request=OpenApiTypes.OBJECT,
+        request={"application/json": TOKEN_REQUEST, "application/xml": TOKEN_REQUEST_XML},
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="The token and the service catalog."),
-            400: _fault("badRequest: the body is not identity v2.0 credentials."),
-            401: _fault("unauthorized: the username, password or API key is wrong."),
-            413: _fault("overLimit: too many failed attempts; see Retry-After."),
+            400: _fault(400, "badRequest: the body is not identity v2.0 credentials."),
+            401: _fault(401, "unauthorized: the username, password or API key is wrong."),
+            413: _fault(413, "overLimit: too many failed attempts (see Retry-After), or a body over the size limit."),
+            414: FAULTS[414],
+            415: _fault(415, "unsupportedMediaType: the body is neither JSON nor XML."),
         },
         examples=[
             OpenApiExample(
@@ -170,9 +174,11 @@ class TokenDetailView(CMSView):
         summary="Revoke a token",
         responses={
             204: OpenApiResponse(description="Revoked."),
-            401: _fault("unauthorized: no valid X-Auth-Token or session."),
-            403: _fault("forbidden: another user's token, and the caller is not staff."),
-            404: _fault("notFound: no such token, or it has already expired or been revoked."),
+            400: FAULTS[400],
+            401: _fault(401, "unauthorized: no valid X-Auth-Token or session."),
+            403: _fault(403, "forbidden: another user's token, and the caller is not staff."),
+            404: _fault(404, "notFound: no such token, or it has already expired or been revoked."),
+            414: FAULTS[414],
         },
     )
     def delete(self, request, token_id, *args, **kwargs):

@@ -74,3 +74,23 @@ def test_docs_page_uses_own_static_files(anonymous):
     assert "/v1/openapi.json" in page
     assert "cdn." not in page and "unpkg" not in page
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+
+
+def test_parameters_and_bodies_are_tight(spec):
+    """limit and offset have their bounds; no `format` parameter (the suffix or Accept chooses); the token body and the
+    413/414 answers are described."""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            names = {p["name"]: p for p in operation.get("parameters", [])}
+            assert "format" not in names, (path, method)
+            if "limit" in names:
+                assert names["limit"]["schema"]["minimum"] == 1
+                assert names["offset"]["schema"]["minimum"] == 0
+                assert names["offset"]["schema"]["maximum"] >= 10**12
+            assert "414" in operation["responses"], (path, method)
+            if "requestBody" in operation:
+                assert "413" in operation["responses"], (path, method)
+    tokens = spec["paths"]["/v2.0/tokens"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert tokens["required"] == ["auth"]
+    kinds = [set(option["properties"]) for option in tokens["properties"]["auth"]["oneOf"]]
+    assert kinds == [{"passwordCredentials"}, {"RAX-KSKEY:apiKeyCredentials"}]
