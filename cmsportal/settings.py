@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cmsportal.headers.SecurityHeadersMiddleware",  # Content-Security-Policy; the API's answers are not cached
     "cmsportal.api.faults.FaultMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -183,7 +184,10 @@ X_FRAME_OPTIONS = "DENY"
 if env_bool("DJANGO_HTTPS"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+CMS_CONTENT_SECURITY_POLICY = os.environ.get("CMS_CONTENT_SECURITY_POLICY") or None
 
 # The CMS API: renderers, parsers, authentication, faults and pagination live in cmsportal/api and
 # cmsportal/identity; views only declare what they serve.
