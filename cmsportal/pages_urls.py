@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from cmsportal import views
+from cmsportal.identity.signin import SignInView
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,6 +12,6 @@ urlpatterns = [
     path("search/suggest", views.suggest, name="search_suggest"),
     path("saved-filters/", views.saved_filter_save, name="saved_filter_save"),
     path("saved-filters/<int:pk>/delete/", views.saved_filter_delete, name="saved_filter_delete"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", SignInView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

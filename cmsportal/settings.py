@@ -6,7 +6,10 @@ DJANGO_DEBUG          1/true to enable debug mode (default: off)
 DJANGO_ALLOWED_HOSTS  comma-separated host names (default: 127.0.0.1,localhost,testserver)
 REDIS_URL             optional cache (default: local memory)
 CMS_TOKEN_LIFETIME    API token lifetime in seconds (default: 86400)
-CMS_TOKEN_FAILURE_RATE  failed token requests allowed per user and per address (default: 20/min)
+CMS_SIGNIN_FAILURE_RATE  failed sign-ins (POST /v2.0/tokens, the sign-in pages) allowed per username and
+                      address pair and per address, e.g. 20/min (default: CMS_TOKEN_FAILURE_RATE, else 20/min)
+CMS_TRUSTED_PROXIES   how many proxies in front append to X-Forwarded-For (default: 0, the peer is the client)
+DJANGO_HSTS_INCLUDE_SUBDOMAINS, DJANGO_HSTS_PRELOAD  with DJANGO_HTTPS (default: on)
 CMS_PREPARED_STATEMENTS  0 to stop preparing the per-request API queries on PostgreSQL (default: on;
                       turn it off behind a connection pooler in transaction mode that cannot keep them)
 """
@@ -74,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cmsportal.headers.SecurityHeadersMiddleware",  # Content-Security-Policy; the API's answers are not cached
     "cmsportal.api.faults.FaultMiddleware",
     "cmsportal.inputguard.InputGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -181,7 +185,10 @@ X_FRAME_OPTIONS = "DENY"
 if env_bool("DJANGO_HTTPS"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+CMS_CONTENT_SECURITY_POLICY = os.environ.get("CMS_CONTENT_SECURITY_POLICY") or None
 
 # The CMS API: renderers, parsers, authentication, faults and pagination live in cmsportal/api and
 # cmsportal/identity; views only declare what they serve.
@@ -222,8 +229,12 @@ SPECTACULAR_SETTINGS = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CMS_MAX_BODY_SIZE", str(2_621_440)))
 
 CMS_TOKEN_LIFETIME = int(os.environ.get("CMS_TOKEN_LIFETIME", "86400"))
-# Failed POST /v2.0/tokens attempts allowed per username and per client address (DRF rate syntax).
+# Failed sign-ins allowed per (username, client address) pair and per address (cmsportal/identity/throttling.py).
 CMS_TOKEN_FAILURE_RATE = os.environ.get("CMS_TOKEN_FAILURE_RATE", "20/min")
+CMS_SIGNIN_FAILURE_RATE = os.environ.get("CMS_SIGNIN_FAILURE_RATE") or CMS_TOKEN_FAILURE_RATE
+CMS_SIGNIN_REDIS_URL = os.environ.get("REDIS_URL") or None
+CMS_TRUSTED_PROXIES = int(os.environ.get("CMS_TRUSTED_PROXIES", "0"))
+AUTHENTICATION_BACKENDS = ["cmsportal.identity.backends.LimitedModelBackend"]
 
 LOGGING = {
     "version": 1,

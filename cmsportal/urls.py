@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from cmsportal.identity.signin import admin_login
+
 urlpatterns = [
     # Staff pages
     path("", include("cmsportal.pages_urls")),
@@ -10,6 +12,7 @@ urlpatterns = [
     path("", include("contacts.urls")),
     path("", include("metadata.urls")),
     # Administration
+    path("admin/login/", admin_login),  # the admin's own sign-in page, answering 429 when the limit holds
     path("admin/", admin.site.urls),
     # The CMS REST API and identity
     path("v1/", include("cmsportal.api.urls")),

@@ -74,3 +74,23 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class SignInFailureCount(models.Model):
+    """Failed sign-ins counted under one key (a username and address pair, or an address) in one window.
+
+    Kept in the database so that every worker process sees the same counts (without Redis); each row
+    is changed by one atomic upsert (cmsportal/identity/throttling.py), never read, changed and written
+    back. The key is a digest, so no username or address is stored.
+    """
+
+    key = models.CharField(max_length=80, primary_key=True)
+    window_start = models.FloatField(help_text="When the first failure of the current window happened (Unix time).")
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "failed sign-in count"
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.key}: {self.count}"

@@ -116,6 +116,15 @@ def token_revoke(token: Token) -> Token:
     return token
 
 
+def tokens_revoke_for_user(user) -> int:
+    """Revoke every token of `user` that is not yet revoked (the password changed, or the user was deactivated).
+
+    Returns how many were revoked. API keys are separate credentials and stay; an inactive user's keys
+    earn nothing (apikey_check).
+    """
+    return Token.objects.filter(user_id=user.pk, revoked_at__isnull=True).update(revoked_at=dates.now())
+
+
 def can_revoke_token(user, token: Token) -> bool:
     """Anyone may revoke their own token; only staff may revoke someone else's."""
     if not (user and user.is_authenticated and user.is_active):

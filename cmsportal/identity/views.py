@@ -17,7 +17,7 @@ from cmsportal.identity.authentication import TokenAuthentication
 from cmsportal.identity.parsers import IdentityJSONParser, IdentityTextXMLParser, IdentityXMLParser
 from cmsportal.identity.schema import TOKEN_REQUEST, TOKEN_REQUEST_XML
 from cmsportal.identity.shapes import ACCESS
-from cmsportal.identity.throttling import FailedSignInThrottle
+from cmsportal.identity.throttling import FailedSignInThrottle, SignInLimited
 
 PASSWORD_CREDENTIALS = "passwordCredentials"  # noqa: S105 (a key of the request body)
 APIKEY_CREDENTIALS = "RAX-KSKEY:apiKeyCredentials"
@@ -148,18 +148,20 @@ class TokensView(CMSView):
     )
     def post(self, request, *args, **kwargs):
         kind, username, secret = parse_auth_request(request.data)
-        throttle = FailedSignInThrottle()
-        wait = throttle.wait(request, username)
-        if wait is not None:
-            raise exceptions.Throttled(wait=wait, detail="Too many failed attempts to authenticate.")
-        if kind == PASSWORD_CREDENTIALS:
-            user = services.password_check(request._request, username, secret)
-            method = services.PASSWORD
-        else:
-            user = services.apikey_check(username, secret)
-            method = services.APIKEY
+        try:
+            if kind == PASSWORD_CREDENTIALS:
+                # authenticate() counts the attempt (cmsportal/identity/backends.py), as on the sign-in pages.
+                user = services.password_check(request._request, username, secret)
+                method = services.PASSWORD
+            else:
+                attempt = FailedSignInThrottle().attempt(request._request, username)
+                user = services.apikey_check(username, secret)
+                method = services.APIKEY
+                if user is not None:
+                    attempt.succeeded()
+        except SignInLimited as limited:
+            raise exceptions.Throttled(wait=limited.wait, detail="Too many failed attempts to authenticate.") from None
         if user is None:
-            throttle.record_failure(request, username)
             raise exceptions.AuthenticationFailed(BAD_CREDENTIALS)
         token, plaintext = services.token_issue(user, [method])
         return Response(access_document(request, token, plaintext), status=status.HTTP_200_OK)

@@ -82,10 +82,24 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def is_csp_violation(text: str) -> bool:
+    return "Content Security Policy" in text
+
+
 @pytest.fixture
-def page(page: Page):
+def csp_violations(page: Page) -> list[str]:
+    """What Chromium's console said against the Content-Security-Policy while the test ran."""
+    found: list[str] = []
+    page.on("console", lambda message: found.append(message.text) if is_csp_violation(message.text) else None)
+    return found
+
+
+@pytest.fixture
+def page(page: Page, csp_violations):
+    """Every browser test also checks that no page broke the Content-Security-Policy."""
     page.set_default_timeout(15_000)
-    return page
+    yield page
+    assert not csp_violations, csp_violations
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Failed sign-in counts live in the cache: every test starts from none."""
+    """Every test starts from an empty cache (failed sign-in counts live in the database, rolled back per test)."""
     cache.clear()
     yield
     cache.clear()

@@ -212,22 +212,25 @@ def test_plaintext_token_is_stored_nowhere(api, alice):
     assert token_id not in stored
 
 
-@override_settings(CMS_TOKEN_FAILURE_RATE="3/min")
-def test_repeated_failures_are_limited_per_username(api, alice):
+@override_settings(CMS_SIGNIN_FAILURE_RATE="3/min")
+def test_repeated_failures_are_limited_per_username_and_address(api, alice):
     for _ in range(3):
         assert api.post(TOKENS, password_body("alice", "wrong"), format="json").status_code == 401
-    # Even the right password waits now, from any address: guessing must not go on.
-    response = api.post(TOKENS, password_body("alice", PASSWORD), format="json", REMOTE_ADDR="10.9.9.9")
+    # Even the right password waits now, from that address: guessing must not go on.
+    response = api.post(TOKENS, password_body("alice", PASSWORD), format="json")
     assert response.status_code == 413
     assert fault(response)[0] == "overLimit"
     assert 0 < int(response["Retry-After"]) <= 60
+    # Failures elsewhere do not lock the real user out: alice from her own address signs in.
+    response = api.post(TOKENS, password_body("alice", PASSWORD), format="json", REMOTE_ADDR="10.9.9.9")
+    assert response.status_code == 200
     # Another user from another address is not held up.
     UserFactory(username="bob")
     response = api.post(TOKENS, password_body("bob", PASSWORD), format="json", REMOTE_ADDR="10.1.1.1")
     assert response.status_code == 200
 
 
-@override_settings(CMS_TOKEN_FAILURE_RATE="3/min")
+@override_settings(CMS_SIGNIN_FAILURE_RATE="3/min")
 def test_repeated_failures_are_limited_per_address(api, alice):
     for name in ("x1", "x2", "x3"):
         assert api.post(TOKENS, password_body(name, "wrong"), format="json").status_code == 401
@@ -235,7 +238,7 @@ def test_repeated_failures_are_limited_per_address(api, alice):
     assert api.post(TOKENS, password_body("alice", PASSWORD), format="json", REMOTE_ADDR="10.1.1.1").status_code == 200
 
 
-@override_settings(CMS_TOKEN_FAILURE_RATE="3/min")
+@override_settings(CMS_SIGNIN_FAILURE_RATE="3/min")
 def test_successful_sign_ins_are_not_limited(api, alice):
     for _ in range(6):
         assert api.post(TOKENS, password_body("alice", PASSWORD), format="json").status_code == 200
