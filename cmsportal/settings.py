@@ -7,6 +7,7 @@ DJANGO_ALLOWED_HOSTS  comma-separated host names (default: 127.0.0.1,localhost,t
 REDIS_URL             optional cache (default: local memory)
 CMS_TOKEN_LIFETIME    API token lifetime in seconds (default: 86400)
 CMS_TOKEN_FAILURE_RATE  failed token requests allowed per user and per address (default: 20/min)
+CMS_DB_CONNECT_TIMEOUT  seconds to wait for PostgreSQL to accept a connection (default: 3)
 CMS_PREPARED_STATEMENTS  0 to stop preparing the per-request API queries on PostgreSQL (default: on;
                       turn it off behind a connection pooler in transaction mode that cannot keep them)
 """
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cmsportal.outage.OutageMiddleware",  # the database away: 503, wherever the request failed
     "cmsportal.api.faults.FaultMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,6 +114,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with a health check that needs no round trip (cmsportal/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "cmsportal.postgresql"
+    # An unreachable server fails the request (503, cmsportal/outage.py) in seconds instead of holding it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("CMS_DB_CONNECT_TIMEOUT", "3"))
+    )
 CMS_PREPARED_STATEMENTS = env_bool("CMS_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "cmsportal.postgresql" and CMS_PREPARED_STATEMENTS:
     # Django turns psycopg's statement preparation off (prepare_threshold None). Its own cursors bind
@@ -181,6 +187,7 @@ if env_bool("DJANGO_HTTPS"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31536000
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe the backend over plain HTTP
 
 # The CMS API: renderers, parsers, authentication, faults and pagination live in cmsportal/api and
 # cmsportal/identity; views only declare what they serve.

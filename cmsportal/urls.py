@@ -3,7 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from cmsportal import views
+
 urlpatterns = [
+    # For load balancers: no authentication, no session, no data
+    path("healthz", views.healthz, name="healthz"),
     # Staff pages
     path("", include("cmsportal.pages_urls")),
     path("", include("accounts.urls")),
