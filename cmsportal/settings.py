@@ -10,6 +10,7 @@ CMS_SIGNIN_FAILURE_RATE  failed sign-ins (POST /v2.0/tokens, the sign-in pages) 
                       address pair and per address, e.g. 20/min (default: CMS_TOKEN_FAILURE_RATE, else 20/min)
 CMS_TRUSTED_PROXIES   how many proxies in front append to X-Forwarded-For (default: 0, the peer is the client)
 DJANGO_HSTS_INCLUDE_SUBDOMAINS, DJANGO_HSTS_PRELOAD  with DJANGO_HTTPS (default: on)
+CMS_DB_CONNECT_TIMEOUT  seconds to wait for PostgreSQL to accept a connection (default: 3)
 CMS_PREPARED_STATEMENTS  0 to stop preparing the per-request API queries on PostgreSQL (default: on;
                       turn it off behind a connection pooler in transaction mode that cannot keep them)
 """
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "cmsportal.headers.SecurityHeadersMiddleware",  # Content-Security-Policy; the API's answers are not cached
+    "cmsportal.outage.OutageMiddleware",  # the database away: 503, wherever the request failed
     "cmsportal.api.faults.FaultMiddleware",
     "cmsportal.inputguard.InputGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -117,6 +119,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with a health check that needs no round trip (cmsportal/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "cmsportal.postgresql"
+    # An unreachable server fails the request (503, cmsportal/outage.py) in seconds instead of holding it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("CMS_DB_CONNECT_TIMEOUT", "3"))
+    )
 CMS_PREPARED_STATEMENTS = env_bool("CMS_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "cmsportal.postgresql" and CMS_PREPARED_STATEMENTS:
     # Django turns psycopg's statement preparation off (prepare_threshold None). Its own cursors bind
@@ -188,6 +194,7 @@ if env_bool("DJANGO_HTTPS"):
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe the backend over plain HTTP
 CMS_CONTENT_SECURITY_POLICY = os.environ.get("CMS_CONTENT_SECURITY_POLICY") or None
 
 # The CMS API: renderers, parsers, authentication, faults and pagination live in cmsportal/api and

@@ -3,9 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from cmsportal import views
 from cmsportal.identity.signin import admin_login
 
 urlpatterns = [
+    # For load balancers: no authentication, no session, no data
+    path("healthz", views.healthz, name="healthz"),
     # Staff pages
     path("", include("cmsportal.pages_urls")),
     path("", include("accounts.urls")),

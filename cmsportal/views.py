@@ -1,15 +1,21 @@
-"""Site-wide pages: home, search, search suggestions, errors.
+"""Site-wide pages: home, search, search suggestions, errors; the health check.
 
 API paths get fault bodies instead (cmsportal.api.faults).
 """
 
+import sys
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import Error, connection
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from cmsportal import outage
 from cmsportal import search as finder
 from cmsportal import services
 
@@ -81,4 +87,27 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    # Django calls this for an exception that escaped a middleware, too (the session's, the user's).
+    exc = sys.exc_info()[1]
+    if outage.database_unavailable(exc):
+        return outage.answer(request, exc)
     return render(request, "500.html", status=500)
+
+
+@never_cache
+@require_safe
+def healthz(request):
+    """For load balancers: 200 `{"status": "ok"}` when the database answers `SELECT 1`, else 503.
+
+    No authentication, no session, no data; a failure costs at most the connect timeout.
+    """
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Error as exc:
+        outage.log_unavailable(request, exc)
+        response = JsonResponse({"status": "unavailable"}, status=503, headers={"Retry-After": str(outage.RETRY_AFTER)})
+        response._has_been_logged = True
+        return response
+    return JsonResponse({"status": "ok"})

@@ -19,6 +19,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from cmsportal.outage import RETRY_AFTER, database_unavailable, log_unavailable
+
 from .negotiation import choose, path_format
 from .renderers import FAULT, CMSJSONRenderer, CMSXMLRenderer, xml_document
 
@@ -92,6 +94,8 @@ def _message_details(detail) -> tuple[str | None, str | None]:
 def fault_for(exc) -> tuple[int, str | None, str | None, dict]:
     """(status, message, details, headers) of the fault that answers `exc`."""
     headers = {}
+    if database_unavailable(exc):  # cmsportal/outage.py
+        return 503, None, None, {"Retry-After": str(RETRY_AFTER)}
     if isinstance(exc, exceptions.Throttled):
         if exc.wait is not None:
             headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
@@ -130,10 +134,14 @@ def exception_handler(exc, context):
     """DRF exception handler: every exception becomes a fault response (500s are logged, never detailed)."""
     status, message, details, headers = fault_for(exc)
     set_rollback()  # a failed request leaves nothing behind, even under ATOMIC_REQUESTS
-    if status >= 500:
+    response = FaultResponse(fault_body(status, message, details), status=status, headers=headers)
+    if database_unavailable(exc):  # one line, no traceback
+        log_unavailable(context["request"], exc)
+        response._has_been_logged = True
+    elif status >= 500:
         view = context.get("view")
         logger.error("Unhandled exception in %s", view.__class__.__name__ if view else "API", exc_info=exc)
-    return FaultResponse(fault_body(status, message, details), status=status, headers=headers)
+    return response
 
 
 def is_api_path(path: str) -> bool:
@@ -172,8 +180,8 @@ class FaultMiddleware:
         return response
 
     def process_exception(self, request, exception):
-        if not is_api_path(request.path_info):
-            return None
+        if not is_api_path(request.path_info) or database_unavailable(exception):
+            return None  # a database failure is cmsportal.outage.OutageMiddleware's to answer
         status, message, details, headers = fault_for(exception)
         if status >= 500:
             logger.error("Unhandled exception at %s", request.path_info, exc_info=exception)
