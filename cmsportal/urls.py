@@ -3,13 +3,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from cmsportal.admin import view_on_site
+
 urlpatterns = [
     # Staff pages
     path("", include("cmsportal.pages_urls")),
     path("", include("accounts.urls")),
     path("", include("contacts.urls")),
     path("", include("metadata.urls")),
-    # Administration
+    # Administration ("view on site" first: the admin's own redirect would follow any object, hidden or not)
+    path("admin/r/<path:content_type_id>/<path:object_id>/", admin.site.admin_view(view_on_site)),
     path("admin/", admin.site.urls),
     # The CMS REST API and identity
     path("v1/", include("cmsportal.api.urls")),
