@@ -14,12 +14,13 @@ from cmsportal.admin import (
     ReadOnlyInline,
     ServiceAdmin,
     ServiceRefused,
+    TenantScoped,
     action_form,
     adopt,
     formset_applied,
     refusal,
 )
-from cmsportal.identity.access import visible_accounts
+from cmsportal.identity.access import can_view_all, granted_tenants, visible_accounts, visible_customers
 from contacts.admin import AccountLinkInline, save_contact_links
 from contacts.models import AccountContact
 from metadata.admin import MetadataInline, save_metadata_formset
@@ -81,14 +82,19 @@ class CollectionsForm(forms.Form):
 
 
 class CustomerChoiceForm(forms.Form):
-    """A customer named by its RCN."""
+    """A customer named by its RCN, among those `user` may see (`for_user` makes the form of one request)."""
 
     rcn = forms.CharField(label="RCN", validators=[rcn_validator], help_text="RCN-123-456-789")
+    user = None
+
+    @classmethod
+    def for_user(cls, user):
+        return type(cls.__name__, (cls,), {"user": user})
 
     def clean_rcn(self):
         rcn = self.cleaned_data["rcn"].strip()
         try:
-            self.cleaned_data["customer"] = Customer.objects.get(rcn=rcn)
+            self.cleaned_data["customer"] = visible_customers(self.user).get(rcn=rcn)
         except Customer.DoesNotExist:
             raise forms.ValidationError(f"No customer {rcn}.") from None
         return rcn
@@ -155,6 +161,20 @@ class AccountAdminForm(forms.ModelForm):
             "service_level",
             "parent_account_number",
         )
+
+    user = None  # set per request by AccountAdmin.get_form
+
+    def clean_tenant_id(self):
+        tenant_id = self.cleaned_data.get("tenant_id")
+        # Else a tenant-scoped user could hand an account to a tenant they cannot see.
+        if (
+            "tenant_id" in self.changed_data
+            and tenant_id
+            and not can_view_all(self.user)
+            and not granted_tenants(self.user).filter(tenant_id=tenant_id).exists()
+        ):
+            raise forms.ValidationError("Choose one of the tenants granted to you.")
+        return tenant_id
 
     def clean(self):
         data = super().clean()
@@ -228,6 +248,15 @@ class AccountAdmin(ServiceAdmin):
 
     def get_queryset(self, request):
         return visible_accounts(request.user, super().get_queryset(request))
+
+    def has_add_permission(self, request):
+        # Adding needs the global view: a key or a tenant outside one's view would otherwise be revealed
+        # (an existing key is a form error) or the account would vanish from view on save.
+        return super().has_add_permission(request) and can_view_all(request.user)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
 
     def get_fieldsets(self, request, obj=None):
         identity = ("customer", "type", "account_id", "number") if obj is None else ("customer", "number")
@@ -363,7 +392,9 @@ class AccountAdmin(ServiceAdmin):
 
     @admin.action(description="Move selected accounts to another customer", permissions=["change"])
     def move_to_customer(self, request, queryset):
-        form_class = type("MoveForm", (MoveForm,), {"accounts": list(queryset.select_related(None))})
+        form_class = type(
+            "MoveForm", (MoveForm.for_user(request.user),), {"accounts": list(queryset.select_related(None))}
+        )
         form, response = action_form(self, request, queryset, form_class, "Move to customer")
         if form is None:
             return response
@@ -386,8 +417,8 @@ class AccountAdmin(ServiceAdmin):
 # --- customers --------------------------------------------------------------------------------------------------------
 
 
-class CustomerAccountInline(admin.TabularInline):
-    """A customer's accounts, as links; accounts are edited on their own pages."""
+class CustomerAccountInline(TenantScoped, admin.TabularInline):
+    """A customer's accounts the user may see, as links; accounts are edited on their own pages."""
 
     model = Account
     fields = ("type", "account_id", "name", "nickname", "status", "collections_status")
@@ -395,6 +426,9 @@ class CustomerAccountInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
+
+    def get_queryset(self, request):
+        return visible_accounts(request.user, super().get_queryset(request))
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -411,7 +445,12 @@ class CustomerAdminForm(forms.ModelForm):
 
 @admin.register(Customer)
 class CustomerAdmin(ServiceAdmin):
-    """Customers: create and rename through the services; merge as an action."""
+    """Customers: create and rename through the services; merge as an action.
+
+    A tenant-scoped user (without the global view) sees a customer only through at least one visible account,
+    and its account count counts those only; adding and deleting customers needs the global view (a customer
+    without visible accounts is out of view, and a taken RCN would reveal a hidden one).
+    """
 
     form = CustomerAdminForm
     list_display = ("rcn", "name", "account_count", "implicit")
@@ -422,9 +461,15 @@ class CustomerAdmin(ServiceAdmin):
 
     def get_queryset(self, request):
         # A correlated subquery rather than a JOIN + GROUP BY: the page's count query can then drop it.
-        accounts = Account.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
+        accounts = visible_accounts(request.user).filter(customer=OuterRef("pk")).order_by().values("customer")
         count = Coalesce(Subquery(accounts.annotate(n=Count("pk")).values("n")), 0)
-        return super().get_queryset(request).annotate(account_count=count)
+        return visible_customers(request.user, super().get_queryset(request)).annotate(account_count=count)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and can_view_all(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and can_view_all(request.user)
 
     @admin.display(description="accounts", ordering="account_count")
     def account_count(self, obj):
@@ -444,10 +489,22 @@ class CustomerAdmin(ServiceAdmin):
 
     @admin.action(description="Merge selected customers into another customer", permissions=["change"])
     def merge_into_customer(self, request, queryset):
-        form, response = action_form(self, request, queryset, CustomerChoiceForm, "Merge into customer")
+        form, response = action_form(
+            self, request, queryset, CustomerChoiceForm.for_user(request.user), "Merge into customer"
+        )
         if form is None:
             return response
         actor, target = self.actor(request), form.cleaned_data["customer"]
+        if not can_view_all(request.user):
+            # As on the staff pages: a merge moves every account, so it needs them all in view.
+            involved = Account.objects.filter(customer__in=[target, *queryset])
+            if involved.exclude(pk__in=visible_accounts(request.user).values("pk")).exists():
+                self.message_user(
+                    request,
+                    "Nothing changed: only someone who can see every account of the customers may merge them.",
+                    messages.ERROR,
+                )
+                return None
         _run_all(
             self,
             request,

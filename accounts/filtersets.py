@@ -1,5 +1,9 @@
 """FilterSets of customers and accounts, used by both the staff list pages and the API.
 
+Every filter is computed over what the request's user may see (`visible_accounts`): a filter that looks
+at other rows (a customer's accounts) looks only at visible ones, so a hidden account never makes a row
+match.
+
 Parameter names are the API's (`accountType`, `metadataKey`, ...), so a filter means the same in a
 page URL and in an API call.
 """
@@ -11,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import MD5
 
+from cmsportal.identity.access import visible_accounts
 from metadata.models import namespace_of
 from metadata.services import can_read_namespace
 
@@ -133,4 +138,6 @@ class CustomerFilterSet(django_filters.FilterSet):
         return qs.filter(Q(rcn__icontains=value) | Q(name__icontains=value)) if value else qs
 
     def filter_account_type(self, qs, name, value):
-        return qs.filter(Exists(Account.objects.filter(customer=OuterRef("pk"), type=value)))
+        # Over the accounts the user may see only: a customer's hidden accounts must not make it match.
+        accounts = visible_accounts(getattr(self.request, "user", None))
+        return qs.filter(Exists(accounts.filter(customer=OuterRef("pk"), type=value)))

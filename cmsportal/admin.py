@@ -6,6 +6,11 @@ refuses (ValidationError, PermissionDenied), `refusal()` turns it into `ServiceR
 request rolls back, and the page comes back with the reason as an error message. Model forms check
 what they can beforehand, so most refusals are ordinary form errors.
 
+Tenant scope: `TenantScoped` (mixed into `ServiceAdmin`, `ReadOnlyInline` and the apps' inlines) makes every
+foreign-key and many-to-many choice of a form (selects, autocompletes' initial values, raw id fields) a choice
+among what the user may see (`cmsportal.identity.access.scope_related`), so a hidden row's key is refused exactly
+like a missing one. Querysets of the admins themselves are scoped in each app's admin.py.
+
 `action_form()` renders the intermediate page of an admin action that needs input (a status, a
 target customer) and returns the bound, valid form once it is submitted.
 """
@@ -15,12 +20,14 @@ import contextlib
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.contenttypes import views as contenttype_views
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
-from cmsportal.identity.access import actor_for
+from cmsportal.identity.access import actor_for, scope_related
 
 
 class ServiceRefused(Exception):
@@ -67,7 +74,43 @@ def formset_applied(formset) -> None:
             formset.new_objects.append(form.instance)
 
 
-class ServiceAdmin(admin.ModelAdmin):
+class TenantScoped:
+    """For model admins and inlines: foreign-key and many-to-many choices only among what the user may see."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "queryset" not in kwargs:
+            scoped = scope_related(db_field.remote_field.model, request.user)
+            if scoped is not None:
+                kwargs["queryset"] = scoped
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "queryset" not in kwargs:
+            scoped = scope_related(db_field.remote_field.model, request.user)
+            if scoped is not None:
+                kwargs["queryset"] = scoped
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+def view_on_site(request, content_type_id, object_id):
+    """The admin's "view on site" redirect, for an object the user may see only (else 404, as for a missing one)."""
+    try:
+        model = ContentType.objects.get_for_id(int(content_type_id)).model_class()
+    except (ContentType.DoesNotExist, ValueError):
+        model = None
+    if model is not None:
+        scoped = scope_related(model, request.user)
+        if scoped is not None:
+            try:
+                found = scoped.filter(pk=object_id).exists()
+            except (ValueError, ValidationError):
+                found = False
+            if not found:
+                raise Http404("No such object.")
+    return contenttype_views.shortcut(request, content_type_id, object_id)
+
+
+class ServiceAdmin(TenantScoped, admin.ModelAdmin):
     """A ModelAdmin whose saves call services; a refused save rolls back and shows the reason."""
 
     def actor(self, request):
@@ -102,7 +145,7 @@ class ServiceAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TenantScoped, admin.TabularInline):
     """A history trail: shown, never added to, changed or deleted here."""
 
     extra = 0

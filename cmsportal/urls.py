@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from cmsportal import views
+from cmsportal.admin import view_on_site
 from cmsportal.identity.signin import admin_login
 
 urlpatterns = [
@@ -14,8 +15,10 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("contacts.urls")),
     path("", include("metadata.urls")),
-    # Administration
-    path("admin/login/", admin_login),  # the admin's own sign-in page, answering 429 when the limit holds
+    # Administration: the admin's own sign-in page, answering 429 when the limit holds; "view on site"
+    # before the admin's own redirect, which would follow any object, hidden or not
+    path("admin/login/", admin_login),
+    path("admin/r/<path:content_type_id>/<path:object_id>/", admin.site.admin_view(view_on_site)),
     path("admin/", admin.site.urls),
     # The CMS REST API and identity
     path("v1/", include("cmsportal.api.urls")),

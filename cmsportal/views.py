@@ -15,9 +15,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from cmsportal import outage
+from cmsportal import outage, services
 from cmsportal import search as finder
-from cmsportal import services
 
 from .models import ListName, SavedFilter
 

@@ -6,8 +6,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Exists, OuterRef, Q
 from django.utils.html import format_html
 
-from cmsportal.admin import ServiceAdmin, adopt, formset_applied, refusal
-from cmsportal.identity.access import actor_for, can_view_all, visible_accounts
+from cmsportal.admin import ServiceAdmin, TenantScoped, adopt, formset_applied, refusal
+from cmsportal.identity.access import actor_for, can_view_all, visible_contacts, visible_links
 
 from . import services
 from .models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber, Role, phone_digits
@@ -91,8 +91,12 @@ def save_contact_links(request, formset):
             services.contact_set_roles(contact=contact, account=account, roles=data.get("roles") or [], actor=actor)
 
 
-class AccountContactInline(admin.TabularInline):
-    """Contacts of an account (on the account page) or accounts of a contact (on the contact page)."""
+class AccountContactInline(TenantScoped, admin.TabularInline):
+    """Contacts of an account (on the account page) or accounts of a contact (on the contact page).
+
+    Only places on accounts the user may see: a contact's places on hidden accounts are neither shown nor
+    changed, and an account or contact outside the view cannot be chosen (refused like a missing one).
+    """
 
     model = AccountContact
     form = AccountContactForm
@@ -100,7 +104,8 @@ class AccountContactInline(admin.TabularInline):
     autocomplete_fields = ("account", "contact")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("account", "contact").prefetch_related("roles")
+        links = visible_links(request.user, super().get_queryset(request))
+        return links.select_related("account", "contact").prefetch_related("roles")
 
 
 class ContactLinkInline(AccountContactInline):
@@ -122,19 +127,19 @@ class AccountLinkInline(AccountContactInline):
 # --- the contact ---------------------------------------------------------------------------------------------------
 
 
-class AddressInline(admin.TabularInline):
+class AddressInline(TenantScoped, admin.TabularInline):
     model = Address
     extra = 0
     fields = ("street", "city", "state", "zipcode", "country", "primary")
 
 
-class EmailAddressInline(admin.TabularInline):
+class EmailAddressInline(TenantScoped, admin.TabularInline):
     model = EmailAddress
     extra = 0
     fields = ("address", "primary")
 
 
-class PhoneNumberInline(admin.TabularInline):
+class PhoneNumberInline(TenantScoped, admin.TabularInline):
     model = PhoneNumber
     extra = 0
     fields = ("number", "country", "mask", "sms_verify", "primary")
@@ -158,14 +163,21 @@ class RoleListFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() not in Role.values:
             return queryset
-        return queryset.filter(
-            Exists(AccountContactRole.objects.filter(link__contact=OuterRef("pk"), role=self.value()))
+        # Roles held on accounts the user may see only.
+        roles = AccountContactRole.objects.filter(
+            link__contact=OuterRef("pk"), role=self.value(), link__in=visible_links(request.user)
         )
+        return queryset.filter(Exists(roles))
 
 
 @admin.register(Contact)
 class ContactAdmin(ServiceAdmin):
-    """Contacts; every save is contact_create / contact_update / contact_set_roles / contact_remove_from_account."""
+    """Contacts; every save is contact_create / contact_update / contact_set_roles / contact_remove_from_account.
+
+    A tenant-scoped user (without the global view) sees the contacts on accounts they may see, as the staff pages
+    and the API do, and only their places on those accounts. Adding and deleting contacts need the global view
+    (a taken RPN would reveal a hidden contact; deleting takes a contact off accounts out of view too).
+    """
 
     list_display = ("contact_number", "first_name", "last_name", "username", "customer", "last_updated_date")
     list_select_related = ("customer",)
@@ -251,10 +263,12 @@ class ContactAdmin(ServiceAdmin):
         obj.delete()
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if can_view_all(request.user):
-            return queryset
-        # A staff member without the global view sees the contacts of the accounts they may see.
-        return queryset.filter(
-            Exists(AccountContact.objects.filter(contact=OuterRef("pk"), account__in=visible_accounts(request.user)))
-        )
+        return visible_contacts(request.user, super().get_queryset(request))
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and can_view_all(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting takes the contact off every account, in view or not; refusing only contacts with places out of
+        # view would tell which have them.
+        return super().has_delete_permission(request, obj) and can_view_all(request.user)

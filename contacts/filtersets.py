@@ -1,11 +1,17 @@
-"""FilterSet of contacts, used by both the staff list page and the API (contacts of an account)."""
+"""FilterSet of contacts, used by both the staff list page and the API (contacts of an account).
+
+Every filter is computed over what the request's user may see: a contact's roles on accounts outside the
+user's view, and a customer outside it, never make a contact match.
+"""
 
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 
+from cmsportal.identity.access import visible_customers, visible_links
+
 from . import phones
-from .models import AccountContactRole, Contact, EmailAddress, PhoneNumber, Role, phone_digits
+from .models import AccountContact, AccountContactRole, Contact, EmailAddress, PhoneNumber, Role, phone_digits
 
 
 class ContactFilterSet(django_filters.FilterSet):
@@ -15,7 +21,7 @@ class ContactFilterSet(django_filters.FilterSet):
     username = django_filters.CharFilter(field_name="username", label="Username")
     emailAddress = django_filters.CharFilter(method="filter_email", label="Email address")
     phone = django_filters.CharFilter(method="filter_phone", label="Phone")
-    rcn = django_filters.CharFilter(field_name="customer__rcn", label="RCN")
+    rcn = django_filters.CharFilter(method="filter_rcn", label="RCN")
     q = django_filters.CharFilter(method="filter_q", label="Name or RPN contains")
 
     class Meta:
@@ -26,14 +32,22 @@ class ContactFilterSet(django_filters.FilterSet):
         self.account = account
         super().__init__(*args, **kwargs)
 
+    def _user(self):
+        return getattr(self.request, "user", None)
+
     def filter_role(self, qs, name, value):
         role = value.strip().upper()
         if role not in Role.values:
             raise ValidationError({"role": f"Unknown role {value!r}; expected one of {Role.values}."})
-        roles = AccountContactRole.objects.filter(link__contact=OuterRef("pk"), role=role)
         if self.account is not None:
-            roles = roles.filter(link__account=self.account)
+            links = AccountContact.objects.filter(account=self.account)
+        else:
+            links = visible_links(self._user())
+        roles = AccountContactRole.objects.filter(link__contact=OuterRef("pk"), role=role, link__in=links)
         return qs.filter(Exists(roles))
+
+    def filter_rcn(self, qs, name, value):
+        return qs.filter(customer__in=visible_customers(self._user()).filter(rcn=value.strip()))
 
     def filter_email(self, qs, name, value):
         emails = EmailAddress.objects.filter(contact=OuterRef("pk"), address_lower=value.strip().lower())

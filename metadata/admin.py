@@ -4,7 +4,7 @@ signed-in user, so a namespace's policy holds in the admin exactly as in the API
 from django import forms
 from django.contrib import admin
 
-from cmsportal.admin import ServiceAdmin, adopt, refusal
+from cmsportal.admin import ServiceAdmin, TenantScoped, adopt, refusal
 from cmsportal.identity.access import actor_for, can_view_all, visible_accounts
 
 from . import services
@@ -50,7 +50,7 @@ class MetadataInlineFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError(refused)
 
 
-class MetadataInline(admin.TabularInline):
+class MetadataInline(TenantScoped, admin.TabularInline):
     model = Metadata
     formset = MetadataInlineFormSet
     extra = 0
@@ -124,7 +124,11 @@ class MetadataForm(forms.ModelForm):
 
 @admin.register(Metadata)
 class MetadataAdmin(ServiceAdmin):
-    """Metadata entries; read-restricted ones only for their readers, changes only for a namespace's writers."""
+    """Metadata entries; read-restricted ones only for their readers, changes only for a namespace's writers.
+
+    Only entries of accounts the user may see; the account of a new entry is chosen among those (ServiceAdmin's
+    scoped choices), so a hidden account's key is refused like a missing one.
+    """
 
     form = MetadataForm
     list_display = ("account", "key", "short_value", "namespace", "last_updated_by", "last_updated_date")

@@ -81,6 +81,59 @@ def visible_accounts(user, queryset: QuerySet | None = None) -> QuerySet:
     return _scoped(qs, can_view_all(user), user)
 
 
+def visible_customers(user, queryset: QuerySet | None = None) -> QuerySet:
+    """Customers `user` may see: all for global viewers, else those owning at least one visible account.
+
+    A tenant-scoped user meets a customer only through its accounts: one that owns none of theirs (or none at
+    all) does not exist for them.
+    """
+    from accounts.models import Customer
+
+    qs = Customer.objects.all() if queryset is None else queryset
+    if can_view_all(user):
+        return qs
+    return qs.filter(Exists(visible_accounts(user).filter(customer=OuterRef("pk"))))
+
+
+def visible_contacts(user, queryset: QuerySet | None = None) -> QuerySet:
+    """Contacts `user` may see: all for global viewers, else those on at least one visible account.
+
+    What a visible contact holds on accounts outside the view (its roles and links there) stays out of sight:
+    see `visible_links`.
+    """
+    from contacts.models import Contact
+
+    qs = Contact.objects.all() if queryset is None else queryset
+    if can_view_all(user):
+        return qs
+    return qs.filter(Exists(visible_links(user).filter(contact=OuterRef("pk"))))
+
+
+def visible_links(user, queryset: QuerySet | None = None) -> QuerySet:
+    """The places of contacts on accounts (AccountContact rows) `user` may see: those on visible accounts."""
+    from contacts.models import AccountContact
+
+    qs = AccountContact.objects.all() if queryset is None else queryset
+    if can_view_all(user):
+        return qs
+    return qs.filter(account__in=visible_accounts(user))
+
+
+def scope_related(model, user, queryset: QuerySet | None = None) -> QuerySet | None:
+    """`queryset` (default: every row of `model`) cut to what `user` may see, when `model` is tenant data.
+
+    None when `model` is not tenant data (users, groups, namespaces...). Admin form fields, autocompletes and
+    list filters choose among the rows this returns.
+    """
+    from accounts.models import Customer
+    from contacts.models import AccountContact, Contact
+
+    scopes = {Account: visible_accounts, Customer: visible_customers, Contact: visible_contacts}
+    scopes[AccountContact] = visible_links
+    scope = scopes.get(model)
+    return None if scope is None else scope(user, queryset)
+
+
 # `visible_account` for each side of the tenant line, compiled once per connection (see PrecompiledQuery).
 _NO_USER = -(2**31) + 7
 _ACCOUNT_FOR_VIEWER = PrecompiledQuery(

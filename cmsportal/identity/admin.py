@@ -5,14 +5,22 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 from cmsportal.identity import services
+from cmsportal.identity.access import can_view_all
 from cmsportal.identity.models import ApiKey, TenantGrant, Token
 
 # Tokens and API keys. Secrets are shown once, on the page that issues them, and never stored:
-# the admin sees prefixes and dates, never a hash or a key.
+# the admin sees prefixes and dates, never a hash or a key. Staff without the global view see (and revoke)
+# only their own: another user's token or key would let them act with that user's view.
+
+
+class OwnOnlyUnlessViewAll:
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if can_view_all(request.user) else queryset.filter(user=request.user)
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(OwnOnlyUnlessViewAll, admin.ModelAdmin):
     """Issue API keys for users (the key is shown once, on the page after saving), list and revoke them."""
 
     list_display = ("name", "user", "prefix", "created", "last_used", "revoked_at")
@@ -83,7 +91,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Token)
-class TokenAdmin(admin.ModelAdmin):
+class TokenAdmin(OwnOnlyUnlessViewAll, admin.ModelAdmin):
     """Tokens issued by POST /v2.0/tokens: read-only, with a revoke action."""
 
     list_display = ("user", "authenticated_by", "created", "expires", "last_used", "revoked_at")
@@ -117,9 +125,33 @@ class TokenAdmin(admin.ModelAdmin):
 
 @admin.register(TenantGrant)
 class TenantGrantAdmin(admin.ModelAdmin):
-    """Grant users the accounts of a tenant; search by username or tenant id."""
+    """Grant users the accounts of a tenant; search by username or tenant id.
+
+    Only for holders of the global view (and superusers): whoever grants tenants decides who sees what, and a
+    grant names a tenant whatever one's own view.
+    """
 
     list_display = ("user", "tenant_id")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__email", "tenant_id")
     autocomplete_fields = ("user",)
+
+    def get_queryset(self, request):
+        # Nothing, rather than a refusal, for an object named by its key: as if it did not exist.
+        queryset = super().get_queryset(request)
+        return queryset if can_view_all(request.user) else queryset.none()
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) and can_view_all(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and can_view_all(request.user)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and can_view_all(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and can_view_all(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and can_view_all(request.user)

@@ -167,12 +167,16 @@ def can_issue_apikey(issuer, user) -> bool:
     """Whether `issuer` may issue an API key for `user`.
 
     A key lets its holder act as `user`, so only superusers issue keys for other members of staff or for
-    superusers; anyone allowed to issue keys may issue them for themselves and for customers' users.
+    superusers; anyone allowed to issue keys may issue them for themselves, and holders of the global view
+    also for customers' users.
     """
     if not (issuer and issuer.is_active):
         return False
     if issuer.is_superuser or issuer.pk == user.pk:
         return True
+    if not can_view_all(issuer):
+        # A key for someone else would let a tenant-scoped issuer see whatever that user sees.
+        return False
     return not (user.is_staff or user.is_superuser)
 
 
