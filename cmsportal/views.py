@@ -5,15 +5,26 @@ API paths get fault bodies instead (cmsportal.api.faults).
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_safe
 
+from cmsportal import pages
 from cmsportal import search as finder
 
 
 @login_required
 @require_safe
 def home(request):
-    return render(request, "search/home.html")
+    """The search box, quick links, and the records the user opened lately (those they may still see)."""
+    return render(request, "search/home.html", {"recent": pages.recently_viewed(request.user)})
+
+
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says: send them to the icon the pages name."""
+    response = redirect(static("img/favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @login_required
