@@ -33,9 +33,11 @@ migrate: install
 
 seed: migrate
 	$(PY) manage.py seed_demo --if-empty
-	$(PY) manage.py demo_user
+	$(PY) manage.py demo_user --url http://$(HOST):$(PORT)/
 
+# `make run HOST=0.0.0.0 PORT=8080`: the address printed is the one served.
 run: seed
+	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
 serve: migrate

@@ -108,6 +108,7 @@ def customer_detail(request, rcn):
         if survivor:
             return redirect("accounts:customer_detail", survivor)
         raise Http404("No such customer")
+    pages.record_view(request.user, customer)
     accounts = list(
         visible_accounts(request.user).filter(customer=customer).order_by("type", "account_id")[:DETAIL_ROWS]
     )
@@ -253,6 +254,7 @@ def account_detail(request, type, account_id):
     account = account_or_404(request, type, account_id)
     if account.type != type:
         return redirect(account)
+    pages.record_view(request.user, account)
     links = list(
         AccountContact.objects.filter(account=account)
         .select_related("contact")

@@ -12,9 +12,11 @@ Only `random.Random(seed)` is used, so the same arguments always give the same r
 per record is a few dictionary builds, so a million accounts stream in minutes.
 """
 
+import json
 import random
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 # Open namespaces: `support` has an explicit OPEN policy, `billing` and `creation` have none (open by default).
 NAMESPACES = (
@@ -575,3 +577,25 @@ def generate_records(accounts: int = 300, seed: int = 1) -> Iterator[dict]:
         yield _contact(rng, owner_index, rcn, domain, owner_links, owner_since, owner_person)
         yield from tail
         customer_index += 1
+
+
+# The reference's documented examples (spec/examples: CLOUD/10101 and its history, the other example accounts,
+# their contacts and metadata) as exchange records, so that the README's and the reference's calls work on the
+# demo directory. Kept as data beside this module; tests/exchange/examples.py derives the same records from the
+# example payloads, and a test proves the two equal. Their RCN-123-456-789 is the first generated customer's.
+EXAMPLES_FILE = Path(__file__).with_name("demo_examples.jsonl")
+
+
+def example_records() -> Iterator[dict]:
+    """The documented examples' records, in the order of EXAMPLES_FILE."""
+    with open(EXAMPLES_FILE, encoding="utf-8") as stream:
+        for line in stream:
+            if line.strip():
+                yield json.loads(line)
+
+
+def directory_records(accounts: int = 300, seed: int = 1, examples: bool = True) -> Iterator[dict]:
+    """The demo directory: `generate_records(accounts, seed)`, then (unless `examples` is false) the examples."""
+    yield from generate_records(accounts=accounts, seed=seed)
+    if examples:
+        yield from example_records()

@@ -8,26 +8,33 @@ COUNT_CAP + 1 rows, and streams CSV in keyset batches.
 import base64
 import csv
 import json
+import logging
 from dataclasses import dataclass, field
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.http import Http404, StreamingHttpResponse
+from django.utils import timezone
 
-from accounts.models import RCNChange, RCNChangeType
+from accounts.models import Account, Customer, RCNChange, RCNChangeType
 from cmsportal.api.conditional import StaleVersion
 from cmsportal.api.pagination import row_compare
 
 # What the pages (and search) see of customers and contacts is decided next to visible_accounts.
 from cmsportal.identity.access import can_view_all, visible_accounts, visible_contacts, visible_customers  # noqa: F401
+from cmsportal.models import RecentView
+from contacts.models import Contact
 
 PAGE_SIZE = 50
 # The page sizes a list offers (`?size=`); anything else is the default.
 PAGE_SIZES = (25, 50, 100, 250)
 COUNT_CAP = 1000
 CSV_BATCH = 1000
+RECENT_PER_KIND = 10
+
+logger = logging.getLogger(__name__)
 
 
 def get_visible_or_404(queryset: QuerySet, **lookup):
@@ -53,6 +60,53 @@ def merged_into(user, rcn: str) -> str | None:
         .first()
     )
     return merge.rcn if merge else None
+
+
+# --- recently viewed ----------------------------------------------------------------------------
+
+_RECENT_KINDS = {Customer: RecentView.Kind.CUSTOMER, Account: RecentView.Kind.ACCOUNT, Contact: RecentView.Kind.CONTACT}
+
+
+def record_view(user, obj) -> None:
+    """Remember that `user` opened `obj` (a customer, account or contact), keeping the newest RECENT_PER_KIND
+    of its kind, in one transaction: an upsert (concurrent views of one record cannot collide) and the trim.
+
+    Navigation state, not a change to the record: no history, and a failure here never fails the page.
+    """
+    kind = _RECENT_KINDS[type(obj)]
+    try:
+        with transaction.atomic():
+            RecentView.objects.bulk_create(
+                [RecentView(user=user, kind=kind, object_id=obj.pk, viewed=timezone.now())],
+                update_conflicts=True,
+                unique_fields=["user", "kind", "object_id"],
+                update_fields=["viewed"],
+            )
+            mine = RecentView.objects.filter(user=user, kind=kind)
+            newest = mine.order_by("-viewed", "-id").values("id")[:RECENT_PER_KIND]
+            mine.exclude(id__in=newest).delete()
+    except DatabaseError:
+        # E.g. a database that is read-only for a while: the page is still worth showing.
+        logger.warning("could not record that user %s viewed %s %s", user.pk, kind, obj.pk, exc_info=True)
+
+
+def recently_viewed(user) -> dict[str, list]:
+    """The records `user` opened lately, newest first, per kind ("customers", "accounts", "contacts").
+
+    Read through the visibility gate: a record the user can no longer see (or that was deleted) is left out.
+    """
+    rows = list(RecentView.objects.filter(user=user).order_by("-viewed", "-id").values_list("kind", "object_id"))
+    ids = {kind: [pk for k, pk in rows if k == kind][:RECENT_PER_KIND] for kind in RecentView.Kind.values}
+    sources = {
+        RecentView.Kind.CUSTOMER: ("customers", visible_customers(user)),
+        RecentView.Kind.ACCOUNT: ("accounts", visible_accounts(user)),
+        RecentView.Kind.CONTACT: ("contacts", visible_contacts(user)),
+    }
+    recent = {}
+    for kind, (name, queryset) in sources.items():
+        found = queryset.in_bulk(ids[kind]) if ids[kind] else {}
+        recent[name] = [found[pk] for pk in ids[kind] if pk in found]
+    return recent
 
 
 # --- keyset pagination ---------------------------------------------------------------------------

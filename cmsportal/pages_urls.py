@@ -8,6 +8,7 @@ from cmsportal.identity.signin import SignInView
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("search/", views.search, name="search"),
     path("search/suggest", views.suggest, name="search_suggest"),
     path("saved-filters/", views.saved_filter_save, name="saved_filter_save"),

@@ -11,11 +11,12 @@ from django.core.exceptions import ValidationError
 from django.db import Error, connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from cmsportal import outage, services
+from cmsportal import outage, pages, services
 from cmsportal import search as finder
 
 from .models import ListName, SavedFilter
@@ -24,7 +25,16 @@ from .models import ListName, SavedFilter
 @login_required
 @require_safe
 def home(request):
-    return render(request, "search/home.html")
+    """The search box, quick links, and the records the user opened lately (those they may still see)."""
+    return render(request, "search/home.html", {"recent": pages.recently_viewed(request.user)})
+
+
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says: send them to the icon the pages name."""
+    response = redirect(static("img/favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @login_required

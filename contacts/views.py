@@ -81,6 +81,7 @@ def contact_detail(request, contact_number):
     contact = pages.get_visible_or_404(
         pages.visible_contacts(request.user).select_related("customer"), contact_number=contact_number.upper()
     )
+    pages.record_view(request.user, contact)
     links = list(
         AccountContact.objects.filter(contact=contact, account__in=visible_accounts(request.user))
         .select_related("account")

@@ -238,7 +238,7 @@ def test_large_counts_are_quick_to_start_and_keep_fixed_width_ids():
 
 @pytest.mark.django_db(transaction=True)
 def test_seed_demo_imports_the_records(capsys):
-    call_command("seed_demo", accounts=40, seed=2)
+    call_command("seed_demo", accounts=40, seed=2, examples=False)
     generated = Counter(next(iter(r)) for r in demo.generate_records(40, 2))
     assert Account.objects.count() == generated["customerAccount"] == 40
     assert Customer.objects.filter(implicit=False).count() == generated["customer"]
@@ -265,19 +265,23 @@ def test_seed_demo_imports_the_records(capsys):
 def test_seed_demo_output_is_a_file_cms_import_accepts(tmp_path, name, capsys):
     path = tmp_path / name
     call_command("seed_demo", accounts=25, seed=4, output=str(path))
+    examples = sum(1 for r in demo.example_records() if "customerAccount" in r)
     assert not Account.objects.exists()  # written, not imported
     opener = gzip.open if name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as stream:
         lines = [json.loads(line) for line in stream]
-    assert lines == list(demo.generate_records(25, 4))
+    assert lines == list(demo.directory_records(25, 4))
     call_command("cms_import", str(path))
-    assert Account.objects.count() == 25
+    assert Account.objects.count() == 25 + examples
 
 
 def test_seed_demo_output_to_stdout(capsys):
     call_command("seed_demo", accounts=3, seed=1, output="-")
     out = capsys.readouterr()
     lines = [json.loads(line) for line in out.out.splitlines()]
+    assert lines == list(demo.directory_records(3, 1))
+    call_command("seed_demo", accounts=3, seed=1, output="-", examples=False)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines == list(demo.generate_records(3, 1))
 
 
@@ -286,7 +290,7 @@ def test_seed_demo_output_to_stdout(capsys):
 
 @pytest.mark.django_db(transaction=True)
 def test_demo_user_is_idempotent_and_grants_what_the_demo_needs(capsys, monkeypatch):
-    call_command("seed_demo", accounts=30, seed=1)
+    call_command("seed_demo", accounts=30, seed=1, examples=False)
     monkeypatch.delenv("CMS_DEMO_PASSWORD", raising=False)
     call_command("demo_user")
     call_command("demo_user")
@@ -329,3 +333,81 @@ def test_demo_user_on_an_empty_database(db, capsys):
     call_command("demo_user")
     assert "no tenants yet" in capsys.readouterr().out
     assert get_user_model().objects.get(username="demo").has_perm("identity.view_all_accounts")
+
+
+# --- the documented examples ----------------------------------------------------------------------------------------
+
+
+def test_the_demo_examples_are_the_documented_examples():
+    """cmsportal/demo_examples.jsonl is a kept copy: it must stay what tests/data/examples documents."""
+    from tests.exchange.examples import example_records
+
+    assert list(demo.example_records()) == example_records()
+
+
+def test_the_examples_share_no_identifier_with_the_generated_records_but_their_customer(by_kind):
+    examples = list(demo.example_records())
+    example_accounts = {
+        (r["customerAccount"]["type"], r["customerAccount"]["id"]) for r in examples if "customerAccount" in r
+    }
+    example_rpns = {r["contact"]["contactNumber"] for r in examples if "contact" in r}
+    example_rcns = {r["contact"]["rcn"] for r in examples if "contact" in r}
+    example_rcns |= {r["customerAccount"]["rcn"] for r in examples if "customerAccount" in r}
+    assert not example_accounts & {(a["type"], a["id"]) for a in by_kind["customerAccount"]}
+    assert not example_rpns & {c["contactNumber"] for c in by_kind["contact"]}
+    # The documented customer is the first generated one (it gets a name); the other is the examples' own.
+    assert example_rcns & {c["rcn"] for c in by_kind["customer"]} == {"RCN-123-456-789"}
+    assert demo.customer_rcn(0) == "RCN-123-456-789"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_loads_the_documented_examples(capsys):
+    call_command("seed_demo", accounts=20, seed=1)
+    assert "the documented examples" in capsys.readouterr().out
+    account = Account.objects.select_related("customer").get(type="CLOUD", account_id="10101")
+    assert account.name == "MyRackspaceAcct" and account.customer.rcn == "RCN-123-456-789"
+    assert account.customer.name  # the first generated customer's name
+    assert Metadata.objects.get(account=account, key="support:level").value == "navigator"
+    assert account.history.count() == 10 and account.status_changes.count() == 3 and account.rcn_changes.count() == 3
+    for type_, id_ in (
+        ("MANAGED_HOSTING", "5342823"),
+        ("FANATICAL_SUPPORT_FOR_AWS", "5342823"),
+        ("CLOUD", "19293384938"),
+        ("CLOUD", "3784384"),
+    ):
+        assert Account.objects.filter(type=type_, account_id=id_).exists(), (type_, id_)
+    assert Contact.objects.filter(contact_number__in=["RPN-823-034-233", "RPN-674-533-232"]).count() == 2
+    assert Account.objects.count() == 20 + sum(1 for r in demo.example_records() if "customerAccount" in r)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_can_leave_the_examples_out(capsys):
+    call_command("seed_demo", accounts=20, seed=1, examples=False)
+    assert Account.objects.count() == 20
+    assert not Account.objects.filter(account_id="10101").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_user_prints_the_address_it_is_given(capsys):
+    call_command("demo_user", url="http://127.0.0.2:8123")
+    out = capsys.readouterr().out
+    assert "Sign in at http://127.0.0.2:8123/" in out and "admin at http://127.0.0.2:8123/admin/" in out
+    assert "127.0.0.1:8000" not in out
+
+
+def test_make_run_prints_and_serves_the_same_address():
+    """`make run HOST=... PORT=...` (dry run: nothing is installed or started) prints the address it serves."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    make = shutil.which("make")
+    if not make:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(  # noqa: S603 (a fixed command)
+        [make, "-n", "run", "HOST=127.0.0.2", "PORT=8123"], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert "demo_user --url http://127.0.0.2:8123/" in result.stdout
+    assert "runserver 127.0.0.2:8123" in result.stdout
+    assert "8000" not in result.stdout

@@ -429,7 +429,7 @@ def _busy_account(n):
 @pytest.mark.parametrize("rows", [3, 30])
 def test_account_detail_query_budget(staff_client, django_assert_max_num_queries, rows):
     account = _busy_account(rows)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(20):  # 4 of them record the view (pages.record_view)
         response = staff_client.get(account.get_absolute_url())
     assert response.content.decode().count('data-testid="contact-row"') == rows
 
@@ -441,7 +441,7 @@ def test_customer_detail_query_budget(staff_client, django_assert_max_num_querie
         account = AccountFactory(customer=customer, account_id=f"c{rows}-{i}")
         RCNChangeFactory(account=account)
         AccountContactFactory(account=account, contact__customer=customer)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(14):  # 4 of them record the view (pages.record_view)
         response = staff_client.get(customer.get_absolute_url())
     assert response.content.decode().count('data-testid="account-row"') == rows
 

@@ -16,7 +16,7 @@ from metadata.models import Access, Namespace
 STAFF_USERNAME = "demo"
 CUSTOMER_USERNAME = "customer"
 DEFAULT_PASSWORD = "demo-password-change-me"  # noqa: S105 (a documented demo default, overridable by env)
-URL = "http://127.0.0.1:8000/"
+URL = "http://127.0.0.1:8000/"  # where `make run` serves unless HOST and PORT say otherwise (it passes --url)
 # The staff user may add, change, delete and view every model of these apps.
 APPS = ("accounts", "contacts", "metadata", "identity")
 
@@ -66,8 +66,12 @@ def demo_tenants() -> list[str]:
 class Command(BaseCommand):
     help = "Create (or bring up to date) the demo sign-ins 'demo' (staff) and 'customer' (tenant-scoped)."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default=URL, help=f"the address to sign in at, as printed (default {URL})")
+
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args, url=URL, **options):
+        url = url if url.endswith("/") else url + "/"
         password = demo_password()
         staff = _user(STAFF_USERNAME, password, is_staff=True, is_superuser=False, is_active=True)
         permissions = Permission.objects.filter(
@@ -82,9 +86,9 @@ class Command(BaseCommand):
         for tenant_id in tenants:
             TenantGrant.objects.get_or_create(user=customer, tenant_id=tenant_id)
 
-        self.stdout.write(self.style.SUCCESS(f"Sign in at {URL}"))
+        self.stdout.write(self.style.SUCCESS(f"Sign in at {url}"))
         self.stdout.write(
-            f"  staff:    username {STAFF_USERNAME}  password {password}  (sees every account; admin at {URL}admin/)"
+            f"  staff:    username {STAFF_USERNAME}  password {password}  (sees every account; admin at {url}admin/)"
         )
         scope = ", ".join(tenants) if tenants else "no tenants yet (load data, then run demo_user again)"
         self.stdout.write(f"  customer: username {CUSTOMER_USERNAME}  password {password}  (sees tenants {scope})")

@@ -44,13 +44,19 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1); same seed, same data")
         parser.add_argument("--if-empty", action="store_true", help="do nothing when the database has accounts")
         parser.add_argument("--output", metavar="FILE", help="write an exchange file ('-' for stdout) instead")
+        parser.add_argument(
+            "--no-examples",
+            dest="examples",
+            action="store_false",
+            help="leave out the reference's documented example accounts (CLOUD/10101 ...), included by default",
+        )
 
-    def handle(self, *args, accounts, seed, if_empty, output, **options):
+    def handle(self, *args, accounts, seed, if_empty, output, examples=True, **options):
         if accounts < 1:
             raise CommandError("--accounts must be at least 1.")
-        records = demo.generate_records(accounts=accounts, seed=seed)
+        records = demo.directory_records(accounts=accounts, seed=seed, examples=examples)
         if output:
-            self._write(records, output, accounts)
+            self._write(records, output, accounts, examples)
             return
         if if_empty and Account.objects.exists():
             self.stdout.write("Accounts exist already: demo data not loaded (--if-empty).")
@@ -60,12 +66,13 @@ class Command(BaseCommand):
         # Namespace policies name these groups; make them exist so people can be put in them.
         for name in demo.GROUPS:
             Group.objects.get_or_create(name=name)
-        self.stdout.write(f"Loading demo data: {accounts} accounts (seed {seed})...")
+        with_examples = " and the documented examples" if examples else ""
+        self.stdout.write(f"Loading demo data: {accounts} accounts (seed {seed}){with_examples}...")
         counts = import_records(records, stdout=self.stdout, progress=options.get("verbosity", 1) > 0)
         summary = ", ".join(f"{count} {kind}" for kind, count in sorted((counts or {}).items()))
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {summary}."))
 
-    def _write(self, records, output, accounts):
+    def _write(self, records, output, accounts, examples):
         # Progress goes to stderr so that `--output -` keeps stdout clean for the data.
         progress = self.stderr if output == "-" else self.stdout
         step = max(1, accounts // 10)
@@ -79,4 +86,5 @@ class Command(BaseCommand):
                     if seen % step == 0:
                         progress.write(f"  {seen}/{accounts} accounts, {written} records")
         if output != "-":
-            self.stdout.write(self.style.SUCCESS(f"Wrote {written} records ({accounts} accounts) to {output}."))
+            what = f"{accounts} accounts" + (" and the documented examples" if examples else "")
+            self.stdout.write(self.style.SUCCESS(f"Wrote {written} records ({what}) to {output}."))

@@ -7,9 +7,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
+        ("cmsportal", "0001_recent_views"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
