@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
 
 logger = logging.getLogger(__name__)
 
@@ -99,20 +99,35 @@ class DatabaseStore:
             f"RETURNING count, window_start"
         )
         expired_before = now - period
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [key, now, expired_before, expired_before, now])
-            count, window_start = cursor.fetchone()
+        count, window_start = self._execute(sql, [key, now, expired_before, expired_before, now])
         if random.random() < self.purge_chance:
             self.purge(now, period)
         return count, window_start + period - now
 
     def give_back(self, key: str, now: float, period: int) -> None:
         table = self._table()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET count = count - 1 WHERE key = %s AND count > 0 AND window_start > %s",  # noqa: S608
-                [key, now - period],
-            )
+        self._execute(
+            f"UPDATE {table} SET count = count - 1 WHERE key = %s AND count > 0 AND window_start > %s",  # noqa: S608
+            [key, now - period],
+        )
+
+    @staticmethod
+    def _execute(sql: str, params: list):
+        """Run one statement; the first row it returns, if any.
+
+        SQLite in shared-cache mode (the test suite's in-memory database) answers a concurrent writer with
+        "database table is locked" at once instead of waiting its busy timeout: wait a little and retry.
+        """
+        for wait in (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.2, 0.2, 0.5, 0.5, 1.0, None):
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    return cursor.fetchone() if cursor.description else None
+            except OperationalError as error:
+                if wait is None or connection.vendor != "sqlite" or "locked" not in str(error):
+                    raise
+                time.sleep(wait)
+        return None
 
     def purge(self, now: float, period: int) -> int:
         """Delete the rows of windows that have ended."""
