@@ -508,7 +508,10 @@ def account_bulk(request):
         # Coming from the list: show the form with the selection, nothing to validate yet.
         form = form_class(keys=found, initial={"selected": found, "action": action, "back": back})
     else:
-        form = form_class(request.POST, keys=found)
+        # The selection carried on is what the person may see and still exists; the rest drops out silently.
+        data = request.POST.copy()
+        data.setlist("selected", found)
+        form = form_class(data, keys=found)
     form.accounts = accounts
     actor = actor_for(request.user)
 

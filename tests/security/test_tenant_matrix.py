@@ -50,6 +50,7 @@ from accounts.models import (
 from cmsportal.identity import services as identity
 from cmsportal.identity.access import scope_related, visible_accounts
 from cmsportal.identity.models import ApiKey, TenantGrant, Token
+from cmsportal.models import RecentView
 from contacts import filtersets as contact_filtersets
 from contacts.models import Contact
 from metadata import filtersets as metadata_filtersets
@@ -188,6 +189,11 @@ EXEMPT = (
     (r"^v1/docs$", "the API reference page, readable without a token: no customer data"),
     (r"^v2\.0/\^tokens", "identity: issues and revokes the caller's own credentials, no account data"),
     (r"^healthz", "the health check: no account data"),
+    (r"^favicon\.ico$", "a redirect to the icon: no account data"),
+    (
+        r"^saved-filters/<int:pk>/delete/$",
+        "a person's own saved filter, found by (user, pk): no account data (tests/accounts/test_list_tools.py)",
+    ),
     (r"^static/", "static files"),
 )
 
@@ -312,6 +318,43 @@ class Rules:
             (Req("GET", h_get, swap=((HIDDEN_KEY, MISSING_KEY),)), Req("GET", f"{mypath}?key={quote(MISSING_KEY)}"))
         )
         return paired, world
+
+    def bulk(self, route, name, pattern):
+        """The account list's bulk actions: a selection naming a hidden account against one naming a missing one."""
+        path = reverse(name)
+        hidden, missing = f"{HIDDEN_TYPE}/{HIDDEN_ID}", f"{HIDDEN_TYPE}/{MISSING_ID}"
+        mine = f"{AccountType.CLOUD}/{MINE_ID}"
+        paired = []
+        for action in ("csv", "status", "collections"):
+            for start in ({"start": "1"}, {"status": AccountStatus.CLOSED, "collections_status": "CURRENT"}):
+                for confirm in ({}, {"confirm": "yes"}):
+                    for selection in ([hidden], [mine, hidden]):
+                        data = {"action": action, **start, **confirm}
+                        paired.append(
+                            (
+                                Req("POST", path, data | {"selected": selection}),
+                                Req(
+                                    "POST",
+                                    path,
+                                    data | {"selected": [missing if k == hidden else k for k in selection]},
+                                ),
+                            )
+                        )
+        return paired, []
+
+    def saved_filters(self, route, name, pattern):
+        """Saving a filter that names hidden records: the same answer as naming missing ones."""
+        path = reverse(name)
+        paired = []
+        for param, h, m in (("rcn", HIDDEN_RCN, MISSING_RCN), ("q", HIDDEN_ID, MISSING_ID)):
+            data = {"list": "accounts:account_list", "name": "zz"}
+            paired.append(
+                (
+                    Req("POST", path, data | {"query": f"{param}={h}"}, swap=((h, m),)),
+                    Req("POST", path, data | {"query": f"{param}={m}"}),
+                )
+            )
+        return paired, []
 
     # the API
 
@@ -466,6 +509,8 @@ RULES = (
     (r"^$", "home"),
     (r"^search/", "search"),
     (r"^(customers|accounts|contacts)/(export\.csv)?$", "list_page"),
+    (r"^accounts/bulk/$", "bulk"),
+    (r"^saved-filters/$", "saved_filters"),
     (r"^(customers|accounts|contacts)/<", "staff_object"),
     (r"^v1/\^customer_accounts?[/\\$]", "api"),
     (r"^(v1|v2\.0)/\^\.\*\?", "api_unknown"),
@@ -908,6 +953,8 @@ class TenantMatrix(TestCase):
         assert not failures, f"{len(failures)} differences:\n" + "\n".join(failures[:60])
 
     def ask_all(self, requests):
+        # What the previous pass opened would show on the home page ("recently viewed"): each pass starts afresh.
+        RecentView.objects.all().delete()
         clients = {}
         return [self.ask(clients.setdefault(who, self.client_for(who)), req) for who, req in requests]
 
