@@ -104,7 +104,9 @@ def test_revoking_tokens_needs_the_change_permission():
 
 def test_only_superusers_issue_keys_for_other_staff():
     issuer = UserFactory(username="keeper", is_staff=True)
-    issuer.user_permissions.add(*Permission.objects.filter(codename__in=["add_apikey", "view_apikey"]))
+    # Keys for customers' users need the global view too (a tenant-scoped issuer: tests/security/test_admin_scope.py).
+    codenames = ["add_apikey", "view_apikey", "view_all_accounts"]
+    issuer.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
     colleague = UserFactory(username="colleague", is_staff=True)
     root = get_user_model().objects.create_superuser("root", "root@example.com", "a long admin password")
     customer = UserFactory(username="customer")
