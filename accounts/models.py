@@ -1,6 +1,6 @@
 """Customers, their accounts, and the three history trails of every account.
 
-The field names follow the CMS API (API.md) in snake case. Optional values are nullable so that
+The field names follow the CMS API (docs/API.md) in snake case. Optional values are nullable so that
 "absent" and "empty" stay different: the API omits absent values and the exchange format must
 round-trip exactly what it was given.
 """

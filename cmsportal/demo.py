@@ -1,4 +1,4 @@
-"""Deterministic demo data in the exchange format (EXCHANGE.md).
+"""Deterministic demo data in the exchange format (docs/EXCHANGE.md).
 
 `generate_records(accounts, seed)` streams one-key records exactly as the lines of an exchange
 file: namespaces first, then each customer followed by its accounts, their contacts, metadata and

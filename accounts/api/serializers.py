@@ -18,7 +18,7 @@ from ..models import (
     UserType,
 )
 
-# XML shapes (API.md "Formats").
+# XML shapes (docs/API.md "Formats").
 ACCOUNT = Element("customerAccount")
 ACCOUNTS = ListOf("customerAccounts", "customerAccount", ACCOUNT)
 STATUS_CHANGES = ListOf("customerAccountStatusChanges", "statusChange", Element("statusChange"))

@@ -1,4 +1,4 @@
-"""Pagination of the CMS API (API.md "Pagination").
+"""Pagination of the CMS API (docs/API.md "Pagination").
 
 Lists of accounts and contacts page by *marker*: a position in the list's key order (`TYPE:ID` for
 accounts, the RPN for contacts) that need not exist. Every page is one keyset query

@@ -5,7 +5,7 @@ booleans) and, for XML, a small *shape* describing how that document maps onto e
 declares its shape as a class attribute (`xml_shape = shapes.ACCOUNT`); a response may carry its
 own (`response.xml_shape`, used by faults). The JSON renderer ignores shapes.
 
-XML rules (API.md "Formats"): scalars are attributes, lists are wrapper elements, booleans are
+XML rules (docs/API.md "Formats"): scalars are attributes, lists are wrapper elements, booleans are
 `true`/`false`, every `link` is an Atom element with a lower-case `rel`. Metadata keys and stored
 text only ever become attribute values or text, never element names, and characters XML 1.0
 cannot carry are replaced by U+FFFD, so no stored value can make rendering fail.

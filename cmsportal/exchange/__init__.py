@@ -1,4 +1,4 @@
-"""The CMS exchange format (EXCHANGE.md): JSON Lines of records, imported and exported whole.
+"""The CMS exchange format (docs/EXCHANGE.md): JSON Lines of records, imported and exported whole.
 
 Public functions (stable; the demo data generator and the management commands call them):
 
@@ -22,7 +22,7 @@ Public functions (stable; the demo data generator and the management commands ca
 `stdout` is the console: progress (records and rate, redrawn on one line) appears only when it is
 a terminal. The representation functions the API shares live in `representations`.
 
-Rules (EXCHANGE.md): records in any order; upsert by natural key (customer by rcn, account by
+Rules (docs/EXCHANGE.md): records in any order; upsert by natural key (customer by rcn, account by
 type+id, contact by contactNumber, metadata by account+key, namespace by name); a contact's account
 links, roles, addresses, emails and phones, and a namespace's readers and writers, are replaced by
 the file's; customers created only because an account or contact names their RCN are `implicit`

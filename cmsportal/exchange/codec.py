@@ -5,7 +5,7 @@ buffers (`STAGING`, one buffer per staging table, every row starting with the re
 number). Encoding turns model rows back into records through the API representations.
 
 What a valid record is: the API representation of the thing (representations.py) plus the linking
-fields EXCHANGE.md names. A field the export always writes (booleans, a contact's `accounts`, a
+fields docs/EXCHANGE.md names. A field the export always writes (booleans, a contact's `accounts`, a
 namespace's `readers`/`writers`) is required; a field it leaves out when absent is optional, and
 `null` is never a value (leave the field out). Empty lists inside a contact (`addresses`,
 `emailAddresses`, `phoneNumbers`) and empty `updatedBy` objects are left out too. Dates may be any

@@ -1,4 +1,4 @@
-"""The CMS JSON representations (API.md "Representations"), shared by the API and the exchange format.
+"""The CMS JSON representations (docs/API.md "Representations"), shared by the API and the exchange format.
 
 Stable functions (the API serializers and the exchange codec both call them; keep names and signatures):
 

@@ -1,4 +1,4 @@
-"""History order (API.md, "Settled contradictions"): by date, ties in the order written (id), whatever
+"""History order (docs/API.md, "Settled contradictions"): by date, ties in the order written (id), whatever
 order the rows were imported in. The API keeps its directions (status_history newest first, history
 and customer_history oldest first), the export writes the API's order, and every history on the
 staff pages is newest first. On PostgreSQL the ordered reads are index scans without a sort."""

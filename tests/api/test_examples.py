@@ -5,7 +5,7 @@ turns each example into exchange records and imports them with cmsportal.exchang
 Each test then calls the API with an X-Auth-Token and compares with the example: JSON exactly, links
 aside (their host and markers differ); XML element by element by namespace URI, local name,
 attributes, text and children (prefixes free; Atom links aside; entries of a list in order). Where an example
-cannot be equal, the test asserts the documented difference (API.md "Settled contradictions") and
+cannot be equal, the test asserts the documented difference (docs/API.md "Settled contradictions") and
 compares the rest.
 """
 
@@ -87,7 +87,7 @@ def test_get_customer_account(api, examples, kind):
 
 
 def test_faws_example_second_domain_wins(api, examples):
-    """API.md: the FAWS example has `domain` twice; the second value wins (in its XML too)."""
+    """docs/API.md: the FAWS example has `domain` twice; the second value wins (in its XML too)."""
     pairs = json.loads(
         (EXAMPLES_DIR / "get-customer-account-response-faws.json").read_text(), object_pairs_hook=lambda p: p
     )
@@ -120,7 +120,7 @@ def test_get_customer_accounts_json(api, examples_as_listed):
 
 
 def test_get_customer_accounts_links_follow_api_md_rules(api, examples_as_listed):
-    """API.md: the example's rels and markers contradict each other; the rules define them."""
+    """docs/API.md: the example's rels and markers contradict each other; the rules define them."""
     listed = example("get-customer-accounts-response.json")
     assert [link["rel"] for link in listed["link"]] == ["CURRENT", "SELF", "PREVIOUS", "LAST", "NEXT"]
     # All eight accounts fit one page: CURRENT, SELF and LAST only (nothing precedes or follows).
@@ -150,7 +150,7 @@ def test_get_customer_accounts_xml(api, examples):
     ours = xml(api.get("/v1/customer_accounts.xml"))
     theirs = example_xml("get-customer-accounts-response")
     assert ours.tag == theirs.tag == f"{CMS}customerAccounts"
-    # The XML example contradicts its own JSON (JSON is authoritative, API.md): CLOUD/19293384938 is
+    # The XML example contradicts its own JSON (JSON is authoritative, docs/API.md): CLOUD/19293384938 is
     # named "Hubspot Accounting" and lacks parentAccountNumber, and MANAGED_HOSTING/5342823 carries the
     # managed-hosting detail example's values (imported here) rather than the list JSON's.
     listed = {(a["type"], a["id"]): a for a in example("get-customer-accounts-response.json")["customerAccount"]}
@@ -182,7 +182,7 @@ def test_get_customer_accounts_xml(api, examples):
 
 @pytest.mark.parametrize("collection", ["customer_account", "customer_accounts"])
 def test_status_history(api, examples, collection):
-    """Both spellings of the path work (API.md); newest first, as the example lists them."""
+    """Both spellings of the path work (docs/API.md); newest first, as the example lists them."""
     name = "get-customer-account-status-history-response"
     path = f"/v1/{collection}/{HISTORY}/status_history"
     assert api.get(path).json() == example(f"{name}.json")
@@ -197,7 +197,7 @@ def test_account_history(api, examples):
 
 
 def test_customer_history(api, examples):
-    """API.md: by date, ties in the order written; the example prints its MERGE, dated first, last."""
+    """docs/API.md: by date, ties in the order written; the example prints its MERGE, dated first, last."""
     name = "get-customer-history-response"
     path = f"/v1/customer_accounts/{HISTORY}/customer_history"
     expected = example(f"{name}.json")
@@ -209,7 +209,7 @@ def test_customer_history(api, examples):
     merge = theirs[2]
     theirs.remove(merge)
     theirs.insert(0, merge)
-    for change in theirs:  # API.md: the example's capital A is a typo; the attribute is accountChangeType
+    for change in theirs:  # docs/API.md: the example's capital A is a typo; the attribute is accountChangeType
         assert "accountChangeType" not in change.attrib
         change.set("accountChangeType", change.attrib.pop("AccountChangeType"))
     ours = xml(api.get(f"{path}.xml"))
@@ -221,14 +221,14 @@ def test_customer_history(api, examples):
 
 
 def settle_contact_json(contact: dict) -> dict:
-    """API.md: booleans are always present; the examples drop `primary` on a non-primary address."""
+    """docs/API.md: booleans are always present; the examples drop `primary` on a non-primary address."""
     for address in contact.get("addresses", {}).get("address", []):
         address.setdefault("primary", False)
     return contact
 
 
 def settle_contact_xml(element: ET.Element, contact_json: dict) -> None:
-    """API.md: the XML examples drop `primary` on a non-primary address, and swap doNotMail/doNotEmail
+    """docs/API.md: the XML examples drop `primary` on a non-primary address, and swap doNotMail/doNotEmail
     against the JSON; the JSON is right."""
     for address in element.iter(f"{CMS}address"):
         address.attrib.setdefault("primary", "false")
@@ -394,7 +394,7 @@ def layout(element: ET.Element):
 )
 def test_xml_parts_in_the_examples_order(api, examples, name, path):
     theirs = example_xml(name)
-    for link in theirs.findall("link"):  # API.md: every link is an Atom link; the accounts example's are bare
+    for link in theirs.findall("link"):  # docs/API.md: every link is an Atom link; the accounts example's are bare
         link.tag = f"{ATOM}link"
     assert layout(xml(api.get(path))) == layout(theirs)
 
@@ -402,7 +402,7 @@ def test_xml_parts_in_the_examples_order(api, examples, name, path):
 @pytest.mark.parametrize("name", ["get-a-contact-response", "get-contacts-response"])
 def test_contact_xml_parts_in_the_examples_order(api, examples, name):
     theirs = example_xml(name)
-    for link in theirs.findall(f"{ATOM}link"):  # one page: no `next` (API.md rules)
+    for link in theirs.findall(f"{ATOM}link"):  # one page: no `next` (docs/API.md rules)
         theirs.remove(link)
     if name == "get-a-contact-response":
         path = f"/v1/customer_accounts/{CONTACTS}/contacts/RPN-823-034-233.xml"

@@ -5,7 +5,7 @@ exchange records, so that tests can load the documented data and compare the API
     load_examples(**kwargs) -> dict                            import them (returns counts per kind)
     example(name) -> the parsed JSON of tests/data/examples/<name>
 
-How each example becomes records (API.md's settled contradictions applied):
+How each example becomes records (docs/API.md's settled contradictions applied):
 - Accounts: the cloud, FAWS and managed-hosting detail examples and the four accounts of the list
   example, without `link`. The FAWS example has `domain` twice: the second ("12345") wins, as
   json.load already does. MANAGED_HOSTING/5342823 is in both the managed-hosting detail example and

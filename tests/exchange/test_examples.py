@@ -58,7 +58,7 @@ def test_examples_load_what_the_documents_show(db):
     detail = Metadata.objects.get(key="creation:faws:servicelevelid")
     assert detail.created_by == "service_account_user"
     assert detail.created_date.isoformat() == "2017-04-26T20:46:58.467000+00:00"
-    # The RCN trail is read in date order (API.md): the MERGE, dated first, before the rows printed above it.
+    # The RCN trail is read in date order (docs/API.md): the MERGE, dated first, before the rows printed above it.
     trail = RCNChange.objects.filter(account__account_id="10101").oldest_first()
     assert [r.change_type for r in trail] == ["MERGE", "NEW", "RCN_UPDATE"]
     assert not StatusChange.objects.filter(account=faws).exists()  # the import adds no history of its own

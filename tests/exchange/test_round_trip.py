@@ -1,4 +1,4 @@
-"""The round-trip property of EXCHANGE.md, on generated files.
+"""The round-trip property of docs/EXCHANGE.md, on generated files.
 
 For any valid file F: export after importing F into an empty database gives F's records (as JSON
 values, order aside), and that export imported into another empty database exports byte-identically.

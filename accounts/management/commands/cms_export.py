@@ -1,4 +1,4 @@
-"""`manage.py cms_export FILE`: write every record as an exchange file (EXCHANGE.md); "-" writes stdout."""
+"""`manage.py cms_export FILE`: write every record as an exchange file (docs/EXCHANGE.md); "-" writes stdout."""
 
 from django.core.management.base import BaseCommand, CommandError
 

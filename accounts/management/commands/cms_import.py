@@ -1,4 +1,4 @@
-"""`manage.py cms_import FILE`: load an exchange file (EXCHANGE.md); "-" reads stdin, ".gz" is gzip."""
+"""`manage.py cms_import FILE`: load an exchange file (docs/EXCHANGE.md); "-" reads stdin, ".gz" is gzip."""
 
 from django.core.management.base import BaseCommand, CommandError
 
