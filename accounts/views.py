@@ -314,31 +314,53 @@ def _label(choices, value):
     return dict(choices).get(value, value)
 
 
+# What a status or collections change does to one account, said and done the same way for one account and for a
+# bulk selection.
+
+
+def _status_changes(account, data) -> list[str]:
+    changes = []
+    if data["status"]:
+        changes.append(f"status: {account.status or 'none'} → {data['status']}")
+    if data["access_policy"]:
+        old = _label(AccessPolicy.choices, account.access_policy) or "none"
+        changes.append(f"access policy: {old} → {_label(AccessPolicy.choices, data['access_policy'])}")
+    return changes
+
+
+def _change_status(account, actor, data, version=None):
+    services.account_status_change(
+        account=account,
+        actor=actor,
+        status=data["status"] or None,
+        access_policy=data["access_policy"] or None,
+        fraud_status=data["fraud_status"] or None,
+        expected_version=version,
+    )
+
+
+def _collections_change(account, data) -> str:
+    old = _label(CollectionsStatus.choices, account.collections_status) or "none"
+    return f"{old} → {_label(CollectionsStatus.choices, data['collections_status'])}"
+
+
+def _change_collections(account, actor, data, version=None):
+    services.account_collections_status_change(
+        account=account, actor=actor, collections_status=data["collections_status"], expected_version=version
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_status(request, type, account_id):
     def describe(account, data):
-        lines = []
-        if data["status"]:
-            lines.append(f"Status: {account.status or 'none'} → {data['status']}")
-        if data["access_policy"]:
-            lines.append(
-                f"Access policy: {_label(AccessPolicy.choices, account.access_policy) or 'none'} → "
-                f"{_label(AccessPolicy.choices, data['access_policy'])}"
-            )
+        lines = [f"{what[0].upper()}{what[1:]}" for what in _status_changes(account, data)]
         if data["fraud_status"]:
             lines.append(f"Fraud status recorded: {_label(FraudStatus.choices, data['fraud_status'])}")
         return lines
 
     def perform(account, actor, data, version):
-        services.account_status_change(
-            account=account,
-            actor=actor,
-            status=data["status"] or None,
-            access_policy=data["access_policy"] or None,
-            fraud_status=data["fraud_status"] or None,
-            expected_version=version,
-        )
+        _change_status(account, actor, data, version)
         return f"Status of {account.key} changed; the change is in its status timeline and history."
 
     return _account_action(
@@ -356,13 +378,10 @@ def account_status(request, type, account_id):
 @require_http_methods(["GET", "POST"])
 def account_collections(request, type, account_id):
     def describe(account, data):
-        old = _label(CollectionsStatus.choices, account.collections_status) or "none"
-        return [f"Collections status: {old} → {_label(CollectionsStatus.choices, data['collections_status'])}"]
+        return [f"Collections status: {_collections_change(account, data)}"]
 
     def perform(account, actor, data, version):
-        services.account_collections_status_change(
-            account=account, actor=actor, collections_status=data["collections_status"], expected_version=version
-        )
+        _change_collections(account, actor, data, version)
         return f"Collections status of {account.key} changed."
 
     return _account_action(
@@ -519,17 +538,9 @@ def account_bulk(request):
         lines = []
         for account in accounts:
             if action == "status":
-                parts = []
-                if data["status"]:
-                    parts.append(f"status {account.status or 'none'} → {data['status']}")
-                if data["access_policy"]:
-                    old = _label(AccessPolicy.choices, account.access_policy) or "none"
-                    parts.append(f"access policy {old} → {_label(AccessPolicy.choices, data['access_policy'])}")
-                lines.append(f"{account.key}: {', '.join(parts)}")
+                lines.append(f"{account.key}: {', '.join(_status_changes(account, data))}")
             else:
-                old = _label(CollectionsStatus.choices, account.collections_status) or "none"
-                new = _label(CollectionsStatus.choices, data["collections_status"])
-                lines.append(f"{account.key}: collections status {old} → {new}")
+                lines.append(f"{account.key}: collections status: {_collections_change(account, data)}")
         if action == "status" and data["fraud_status"]:
             lines.append(f"Fraud status recorded on each: {_label(FraudStatus.choices, data['fraud_status'])}")
         return lines
@@ -537,18 +548,7 @@ def account_bulk(request):
     def perform(data):
         with transaction.atomic():
             for account in accounts:
-                if action == "status":
-                    services.account_status_change(
-                        account=account,
-                        actor=actor,
-                        status=data["status"] or None,
-                        access_policy=data["access_policy"] or None,
-                        fraud_status=data["fraud_status"] or None,
-                    )
-                else:
-                    services.account_collections_status_change(
-                        account=account, actor=actor, collections_status=data["collections_status"]
-                    )
+                (_change_status if action == "status" else _change_collections)(account, actor, data)
         noun = "account" if len(accounts) == 1 else "accounts"
         done = "Status" if action == "status" else "Collections status"
         return f"{done} of {len(accounts)} {noun} changed; each change is in the account's history.", reverse(

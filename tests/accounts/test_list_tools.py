@@ -151,7 +151,7 @@ def test_bulk_status_change_is_confirmed_then_goes_through_the_services(staff, s
         "/accounts/bulk/", {"selected": chosen, "action": "status", "status": "Suspended", "back": "?size=25"}
     )
     assert confirm.context["confirming"]
-    assert confirm.context["changes"] == [f"{key}: status Active → Suspended" for key in chosen]
+    assert confirm.context["changes"] == [f"{key}: status: Active → Suspended" for key in chosen]
     assert not Account.objects.filter(status="Suspended").exists()
     done = staff.post(
         "/accounts/bulk/",
