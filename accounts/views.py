@@ -146,10 +146,28 @@ def customer_merge(request, rcn):
         raise PermissionDenied
     form = MergeForm(request.POST or None)
 
+    def target_of(data):
+        return pages.visible_customers(request.user).filter(rcn=data["target"]).first()
+
+    def check(data):
+        if data["target"] == source.rcn:
+            raise ValidationError({"target": "A customer cannot be merged into itself: choose another customer."})
+        if target_of(data) is None:
+            raise ValidationError({"target": f"There is no customer {data['target']} that you can see."})
+
     def describe(data):
+        target = target_of(data)
+        # Counted within the person's view (a merge by someone who cannot see them all is refused anyway).
+        accounts = visible_accounts(request.user).filter(customer=source).count()
+        contacts = pages.visible_contacts(request.user).filter(customer=source).count()
+
+        def named(customer):
+            return f"{customer.rcn} ({customer.name})" if customer.name else customer.rcn
+
         return [
-            f"Every account and contact of {source.rcn} moves to {data['target']}.",
-            f"{source.rcn} is then deleted; its page will redirect to {data['target']}.",
+            f"Every account and contact of {named(source)} moves to {named(target)}: "
+            f"{accounts} account{'s' if accounts != 1 else ''} and {contacts} contact{'s' if contacts != 1 else ''}.",
+            f"{source.rcn} is then deleted; its page will redirect to {target.rcn}.",
         ]
 
     def perform(data):
@@ -174,6 +192,7 @@ def customer_merge(request, rcn):
         describe=describe,
         perform=perform,
         danger=True,
+        check=check,
     )
 
 
@@ -290,7 +309,9 @@ def account_detail(request, type, account_id):
     )
 
 
-def _account_action(request, type, account_id, *, form_class, title, describe, perform, initial=None, danger=False):
+def _account_action(
+    request, type, account_id, *, form_class, title, describe, perform, initial=None, danger=False, check=None
+):
     account = account_or_404(request, type, account_id)
     if not request.user.has_perm("accounts.change_account"):
         raise PermissionDenied
@@ -307,7 +328,30 @@ def _account_action(request, type, account_id, *, form_class, title, describe, p
         describe=lambda data: describe(account, data),
         perform=lambda data: (perform(account, actor, data, data.get("version") or None), account.get_absolute_url()),
         danger=danger,
+        check=(lambda data: check(account, data)) if check else None,
     )
+
+
+NOTHING_CHANGES = "Nothing would change: "
+
+
+def _check_status(account, data):
+    if data["status"] in ("", account.status) and data["access_policy"] in ("", account.access_policy):
+        raise ValidationError(
+            NOTHING_CHANGES + f"the status is already {account.status or 'none'} and the access policy "
+            f"{_label(AccessPolicy.choices, account.access_policy) or 'none'}."
+        )
+
+
+def _check_collections(account, data):
+    if data["collections_status"] == account.collections_status:
+        current = _label(CollectionsStatus.choices, account.collections_status)
+        raise ValidationError({"collections_status": NOTHING_CHANGES + f"it is already {current}."})
+
+
+def _check_nickname(account, data):
+    if (data["nickname"] or None) == (account.nickname or None):
+        raise ValidationError({"nickname": NOTHING_CHANGES + "that is the nickname already."})
 
 
 def _label(choices, value):
@@ -371,6 +415,7 @@ def account_status(request, type, account_id):
         title="Change status",
         describe=describe,
         perform=perform,
+        check=_check_status,
     )
 
 
@@ -392,6 +437,7 @@ def account_collections(request, type, account_id):
         title="Change collections status",
         describe=describe,
         perform=perform,
+        check=_check_collections,
         initial=lambda a: {"collections_status": a.collections_status},
     )
 
@@ -417,6 +463,7 @@ def account_nickname(request, type, account_id):
         title="Change nickname",
         describe=describe,
         perform=perform,
+        check=_check_nickname,
         initial=lambda a: {"nickname": a.nickname},
     )
 
@@ -455,7 +502,16 @@ def account_move(request, type, account_id):
         describe=describe,
         perform=perform,
         danger=True,
+        check=lambda account, data: _check_move(request, account, data),
     )
+
+
+def _check_move(request, account, data):
+    target = pages.visible_customers(request.user).filter(rcn=data["rcn"]).first()
+    if target is None:
+        raise ValidationError({"rcn": f"There is no customer {data['rcn']} that you can see."})
+    if target.pk == account.customer_id:
+        raise ValidationError({"rcn": f"{account.key} already belongs to {target.rcn}: choose another customer."})
 
 
 # --- bulk actions on the account list -----------------------------------------------------------

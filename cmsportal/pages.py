@@ -390,6 +390,14 @@ def _renew_version(form, exc: StaleVersion) -> None:
         form.data[form.add_prefix("version")] = exc.current.tag if exc.current is not None else ""
 
 
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
 def run_action(
     request,
     *,
@@ -403,6 +411,7 @@ def run_action(
     current=None,
     record=None,
     template: str = "action.html",
+    check=None,
 ):
     """The two-step flow of every staff action: form, confirmation page, then the service call.
 
@@ -413,12 +422,19 @@ def run_action(
     opened (StaleVersion) is reported in the form (naming `record`, else `subject`), with `current()`
     (what the record holds now) when given, and the form then carries the new version: submitting again
     is a deliberate overwrite. `template` lays out a form that needs more than a column of fields (it
-    extends action.html).
+    extends action.html). `check(cleaned_data)` refuses, with a ValidationError, what the service would
+    refuse anyway (a missing target, a change that changes nothing) on the first step, with the typed
+    values kept, instead of after the confirmation.
     """
     from django.contrib import messages
     from django.shortcuts import redirect, render
 
     context = {"form": form, "title": title, "subject": subject, "cancel_url": cancel_url, "danger": danger}
+    if request.method == "POST" and form.is_valid() and check is not None:
+        try:
+            check(form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
     if request.method == "POST" and form.is_valid():
         if request.POST.get("confirm") == "yes":
             try:
@@ -432,11 +448,7 @@ def run_action(
                     form.add_error(None, current())
                 _renew_version(form, exc)
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for name, errors in exc.message_dict.items():
-                        form.add_error(name if name in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc.messages)
+                _add_errors(form, exc)
             else:
                 messages.success(request, message)
                 return redirect(url)

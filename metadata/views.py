@@ -1,8 +1,12 @@
 """Staff pages of metadata: add, edit and delete entries of an account, under the namespace policy."""
 
+from urllib.parse import quote
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
 from accounts.views import account_or_404
@@ -13,6 +17,7 @@ from cmsportal.identity.access import actor_for
 from . import services
 from .forms import MetadataDeleteForm, MetadataForm
 from .models import Metadata, namespace_of
+from .services import readable_metadata
 
 
 def _require(request, permission):
@@ -60,6 +65,21 @@ def metadata_add(request, type, account_id):
             raise exists from None
         return f"Metadata {data['key']} added to {account.key}.", account.get_absolute_url() + "#metadata"
 
+    def check(data):
+        if readable_metadata(account, request.user).filter(key=data["key"]).exists():
+            edit = reverse("metadata:metadata_edit", args=[account.type, account.account_id])
+            raise ValidationError(
+                {
+                    "key": format_html(
+                        '{} already has {}: <a href="{}?key={}" data-testid="edit-instead">edit it instead</a>.',
+                        account.key,
+                        data["key"],
+                        edit,
+                        quote(data["key"], safe=""),
+                    )
+                }
+            )
+
     return pages.run_action(
         request,
         form=form,
@@ -68,6 +88,7 @@ def metadata_add(request, type, account_id):
         cancel_url=account.get_absolute_url(),
         describe=lambda data: [f"Add {data['key']} = {data['value']!r}"],
         perform=perform,
+        check=check,
     )
 
 

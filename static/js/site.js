@@ -176,8 +176,18 @@
     });
   }
 
+  // An action's form starts with its first field focused (the first one in error, after a refusal).
+  function focusActionForm() {
+    var form = document.querySelector('form[data-testid="action-form"]');
+    if (!form) return;
+    var field = form.querySelector(".has-error input, .has-error select, .has-error textarea") ||
+      form.querySelector('input:not([type="hidden"]), select, textarea');
+    if (field) field.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-suggest-url]"), setupCombobox);
+    focusActionForm();
     setupFilterPanel();
     setupBulkSelection();
     setupCopy();

@@ -88,8 +88,12 @@ def test_action_pages(as_staff, scheme):
     as_staff.page.get_by_test_id("submit").click()
     expect(as_staff.page.get_by_test_id("form-errors")).to_be_visible()
     scan.here("change status with error")
-    scan.action("change collections status", f"{account}/collections/")
-    scan.action("change nickname", f"{account}/nickname/")
+    scan.action(
+        "change collections status",
+        f"{account}/collections/",
+        lambda p: p.get_by_label("Collections status").select_option("WRITTEN_OFF"),
+    )
+    scan.action("change nickname", f"{account}/nickname/", lambda p: p.get_by_label("Nickname").fill("Wile E."))
     scan.action("move", f"{account}/move/", lambda p: p.get_by_label("Move to customer (RCN)").fill("RCN-400-500-600"))
     scan.visit("move with error", f"{account}/move/")
     as_staff.page.get_by_test_id("submit").click()

@@ -111,10 +111,15 @@ def test_move_account_to_another_customer(as_staff):
     page.get_by_label("Move to customer (RCN)").fill("not an rcn")
     page.get_by_test_id("submit").click()
     expect(page.get_by_test_id("field-error")).to_contain_text("An RCN looks like RCN-123-456-789.")
-    # A well-formed RCN of no customer passes the form and is refused by the confirmation.
+    # A well-formed RCN of no customer, or of the owner, is refused on the first step, the value kept.
     page.get_by_label("Move to customer (RCN)").fill("RCN-999-999-999")
-    submit_action(page)
+    page.get_by_test_id("submit").click()
     expect(page.get_by_test_id("field-error")).to_contain_text("There is no customer RCN-999-999-999")
+    expect(page.get_by_label("Move to customer (RCN)")).to_have_value("RCN-999-999-999")
+    expect(page.get_by_test_id("confirm")).to_have_count(0)
+    page.get_by_label("Move to customer (RCN)").fill("RCN-100-200-300")
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("field-error")).to_contain_text("already belongs to RCN-100-200-300")
     page.get_by_label("Move to customer (RCN)").fill("rcn-400-500-600")
     page.get_by_test_id("submit").click()
     expect(page.get_by_test_id("changes")).to_contain_text("Owner: RCN-100-200-300 → RCN-400-500-600")
@@ -136,10 +141,16 @@ def test_merge_two_customers(as_staff):
     page = as_staff.page
     as_staff.go("/customers/RCN-700-800-900/")
     page.get_by_test_id("action-merge").click()
+    page.get_by_label("Merge into customer (RCN)").fill("RCN-700-800-900")
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("field-error")).to_contain_text("cannot be merged into itself")
     page.get_by_label("Merge into customer (RCN)").fill("RCN-400-500-600")
     page.get_by_test_id("submit").click()
     changes = page.get_by_test_id("changes")
-    expect(changes).to_contain_text("Every account and contact of RCN-700-800-900 moves to RCN-400-500-600.")
+    expect(changes).to_contain_text(
+        "Every account and contact of RCN-700-800-900 (Initech Holdings) moves to RCN-400-500-600 "
+        "(Globex Corporation): 1 account and 1 contact."
+    )
     page.get_by_test_id("confirm").click()
     expect(page).to_have_url(as_staff.url("/customers/RCN-400-500-600/"))
     expect_success(page, "RCN-700-800-900 was merged into RCN-400-500-600.")
@@ -168,8 +179,9 @@ def test_add_edit_and_delete_metadata(as_staff):
     expect(page.get_by_test_id("field-error")).to_contain_text("A metadata key is namespace:name")
     page.get_by_label("Key").fill("billing:plan")
     page.get_by_label("Value").fill("other")
-    submit_action(page)
+    page.get_by_test_id("submit").click()
     expect(page.get_by_test_id("field-error")).to_contain_text("already has billing:plan")
+    expect(page.get_by_test_id("edit-instead")).to_have_attribute("href", re.compile(r"edit/\?key=billing%3Aplan$"))
     page.get_by_label("Key").fill("support:tier")
     page.get_by_label("Value").fill("gold")
     page.get_by_test_id("submit").click()
@@ -228,3 +240,20 @@ def test_edit_contact(as_staff):
     accounts = page.get_by_test_id("accounts")
     expect(accounts).to_contain_text("CLOUD/5342823")
     expect(accounts).not_to_contain_text("MANAGED_HOSTING/7777")
+
+
+def test_action_forms_focus_their_first_field_and_anchors_clear_the_header(as_staff):
+    page = as_staff.page
+    as_staff.go(f"{ACCOUNT}status/")
+    expect(page.locator("#id_status")).to_be_focused()
+    as_staff.go(f"{ACCOUNT}move/")
+    page.get_by_label("Move to customer (RCN)").fill("RCN-999-999-999")
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_label("Move to customer (RCN)")).to_be_focused()
+    # A short window, so that going to the anchor scrolls: the section must not end up under the sticky header.
+    page.set_viewport_size({"width": 1280, "height": 400})
+    as_staff.go(f"{ACCOUNT}#metadata")
+    assert page.evaluate("window.scrollY") > 0
+    header = page.locator("header").first.bounding_box()
+    section = page.locator("#metadata").bounding_box()
+    assert section["y"] >= header["y"] + header["height"] - 1, (section, header)
