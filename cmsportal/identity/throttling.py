@@ -112,8 +112,8 @@ class DatabaseStore:
         )
 
     @staticmethod
-    def _execute(sql: str, params: list):
-        """Run one statement; the first row it returns, if any.
+    def _execute(sql: str, params: list, rowcount: bool = False):
+        """Run one statement; the first row it returns, if any (with `rowcount`, how many rows it touched).
 
         SQLite in shared-cache mode (the test suite's in-memory database) answers a concurrent writer with
         "database table is locked" at once instead of waiting its busy timeout: wait a little and retry.
@@ -122,6 +122,8 @@ class DatabaseStore:
             try:
                 with connection.cursor() as cursor:
                     cursor.execute(sql, params)
+                    if rowcount:
+                        return cursor.rowcount
                     return cursor.fetchone() if cursor.description else None
             except OperationalError as error:
                 if wait is None or connection.vendor != "sqlite" or "locked" not in str(error):
@@ -130,11 +132,9 @@ class DatabaseStore:
         return None
 
     def purge(self, now: float, period: int) -> int:
-        """Delete the rows of windows that have ended."""
-        from cmsportal.identity.models import SignInFailureCount
-
-        deleted, _ = SignInFailureCount.objects.filter(window_start__lte=now - period).delete()
-        return deleted
+        """Delete the rows of windows that have ended (one statement, retried like the increments)."""
+        table = self._table()
+        return self._execute(f"DELETE FROM {table} WHERE window_start <= %s", [now - period], rowcount=True) or 0  # noqa: S608
 
 
 class RedisStore:
