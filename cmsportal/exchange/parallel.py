@@ -11,13 +11,16 @@ Results are taken in block order, so the first bad line of the file is the one r
 exactly as a single process words it. At most a few blocks are in flight: memory stays bounded.
 Workers are forked (they share the parent's loaded code and never touch its database connection);
 where fork is unavailable, or there is a single CPU, `available()` says no and the importer reads in
-its own process.
+its own process. A worker that dies (killed, out of memory) fails the import at once with a clear error,
+nothing staged is committed, instead of leaving the importer waiting for a block that never comes.
 """
 
 import json
 import multiprocessing
 import os
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import orjson
 
@@ -187,12 +190,20 @@ def read_parallel(stream, stage, meter, counts: dict) -> int:
     count = workers()
     total = 0
     pending: deque = deque()
-    pool = multiprocessing.get_context("fork").Pool(count)
+    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"))
     try:
 
         def take() -> None:
             nonlocal total
-            result = pending.popleft().get()
+            first = pending[0][0]
+            try:
+                result = pending.popleft()[1].result()
+            except BrokenProcessPool:
+                raise ExchangeError(
+                    None,
+                    f"a worker process reading the lines from {first} on stopped unexpectedly (killed, or out of "
+                    "memory); nothing was imported",
+                ) from None
             if result[0] == "error":
                 _, line, reason = result
                 raise ExchangeError(line, reason)
@@ -216,12 +227,17 @@ def read_parallel(stream, stage, meter, counts: dict) -> int:
                 raise
             if block is None:
                 break
-            pending.append(pool.apply_async(decode_block, block))
+            try:
+                pending.append((block[0], pool.submit(decode_block, *block)))
+            except BrokenProcessPool:
+                pending.clear()
+                raise ExchangeError(
+                    None, "a worker process stopped unexpectedly (killed, or out of memory); nothing was imported"
+                ) from None
             if len(pending) > 2 * count:
                 take()
         while pending:
             take()
     finally:
-        pool.terminate()
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
     return total

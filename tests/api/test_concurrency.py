@@ -83,9 +83,15 @@ def test_racing_status_changes_serialise(account):
 
     def change(i):
         response = editors[i].post(url, {"status": choices[i % len(choices)], "confirm": "yes"})
+        # A writer that finds the account already in the status it asks for is refused as a no-op (the form
+        # again, saying so): which writers those are depends on who commits first.
+        if response.status_code == 200:
+            assert "Nothing would change: the status is already" in response.content.decode()
         return response.status_code
 
-    assert race(change) == [302] * WRITERS
+    statuses = race(change)
+    assert set(statuses) <= {200, 302} and statuses.count(302) >= WRITERS // len(choices)
+    done = [f"editor{i}" for i, status in enumerate(statuses) if status == 302]
     account = Account.objects.get(pk=account.pk)
     changes = list(StatusChange.objects.filter(account=account).order_by("id"))
     history = list(
@@ -93,8 +99,8 @@ def test_racing_status_changes_serialise(account):
             "id"
         )
     )
-    assert len(changes) == len(history) == WRITERS
-    assert sorted(c.username for c in changes) == sorted(f"editor{i}" for i in range(WRITERS))
+    assert len(changes) == len(history) == len(done)
+    assert sorted(c.username for c in changes) == sorted(done)
     # Serialised: each change and its history row tell the same story, in the same order, and time runs forward.
     for change, row in zip(changes, history, strict=True):
         told = (row.updated_by_username, row.account_status, row.updated_date)

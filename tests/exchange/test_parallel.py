@@ -75,6 +75,28 @@ def test_gzip_blank_lines_crlf_and_no_final_newline(db, tmp_path, small_blocks):
     assert workers == outcome(str(path), in_workers=False)
 
 
+@pytest.mark.postgres
+def test_a_worker_that_dies_fails_the_import_instead_of_hanging(db, tmp_path, monkeypatch, small_blocks):
+    """A worker killed mid-file (out of memory, a signal) breaks the pool: the import stops with a clear
+    error at once and nothing is committed, where a waiting importer would hang for ever."""
+    import os
+
+    decode = parallel.decode
+
+    def dies_on_line_20(line, record, buffers):
+        if line == 20:
+            os._exit(9)  # the worker is gone without a word, as a killed process is
+        return decode(line, record, buffers)
+
+    monkeypatch.setattr(parallel, "decode", dies_on_line_20)  # the workers are forked after this: they see it
+    path = _file_with(tmp_path, json.dumps(changed(ACCOUNT, id="x1", number=77)).encode(), 30, later_error=False)
+    before = in_rollback(db_state)
+    result = outcome(path, in_workers=True)
+    assert result[0] == "error" and result[1] is None, result
+    assert "worker process" in result[2] and "stopped unexpectedly" in result[2] and "nothing was imported" in result[2]
+    assert in_rollback(db_state) == before
+
+
 BAD_RAW_LINES = [
     pytest.param(b"{not json", id="not-json"),
     pytest.param(b'{"customer": {"rcn": "RCN-123-456-789"', id="cut-short"),
