@@ -480,6 +480,10 @@ class CustomerAdmin(ServiceAdmin):
                 services.customer_rename(customer=obj, name=form.cleaned_data.get("name"))
         obj.refresh_from_db()
 
+    def delete_model(self, request, obj):
+        with refusal():
+            services.customer_delete(customer=obj)
+
     @admin.action(description="Merge selected customers into another customer", permissions=["change"])
     def merge_into_customer(self, request, queryset):
         form, response = action_form(

@@ -190,6 +190,17 @@ def customer_rename(*, customer: Customer, name: str | None) -> Customer:
     return customer
 
 
+@transaction.atomic
+def customer_delete(*, customer: Customer) -> None:
+    """Delete a customer that has no accounts and no contacts (merge it into another to move them first)."""
+    locked = Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    if locked is None:
+        raise ValidationError(f"{customer.rcn} no longer exists.")
+    if Account.objects.filter(customer=locked).exists() or Contact.objects.filter(customer=locked).exists():
+        raise ValidationError(f"{locked.rcn} has accounts or contacts: merge it into another customer instead.")
+    locked.delete()
+
+
 def default_tenant_id(account_type: str, account_id: str) -> str:
     """The tenant id the reference gives each type of account: 10101, hybrid:5342823, faws:5342823."""
     prefix = {AccountType.MANAGED_HOSTING: "hybrid:", AccountType.FANATICAL_SUPPORT_FOR_AWS: "faws:"}

@@ -22,7 +22,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -131,10 +131,36 @@ class ServiceAdmin(TenantScoped, admin.ModelAdmin):
             self.message_user(request, f"Nothing changed: {refused}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
+    # The writes: a subclass that may add, change or delete calls its services here. The defaults refuse, so an
+    # admin that forgets one fails loudly (and tests/test_admin_services.py) instead of writing past the services.
+
+    def save_model(self, request, obj, form, change):
+        raise ImproperlyConfigured(f"{type(self).__name__}.save_model must save through a service.")
+
+    def delete_model(self, request, obj):
+        raise ImproperlyConfigured(f"{type(self).__name__}.delete_model must delete through a service.")
+
+    def save_related(self, request, form, formsets, change):
+        """The inlines' formsets, each through save_formset; many-to-many fields are save_model's to pass on
+        to its service (form.save_m2m() would write them directly)."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request, form, formset, change):
+        formset_applied(formset)
+        if formset.new_objects or formset.changed_objects or formset.deleted_objects:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__}.save_formset must save {formset.model.__name__} through a service."
+            )
+
     def delete_queryset(self, request, queryset):
-        """Bulk delete: delete_model for each row (so the services run), all or none."""
+        """Bulk delete: delete_model for each row the user may see (so the services run), all or none."""
+        chosen = list(queryset.order_by().values_list("pk", flat=True))
         with transaction.atomic():
-            for obj in queryset:
+            rows = self.get_queryset(request).filter(pk__in=chosen)
+            if isinstance(self.list_select_related, list | tuple):
+                rows = rows.select_related(*self.list_select_related)
+            for obj in rows:
                 self.delete_model(request, obj)
 
     def delete_view(self, request, object_id, extra_context=None):

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.db.models import F, Q, QuerySet
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 
 from accounts.models import Account, Customer, RCNChange, RCNChangeType
+from cmsportal import services
 from cmsportal.api.conditional import StaleVersion
 from cmsportal.api.pagination import row_compare
 
@@ -32,7 +33,7 @@ PAGE_SIZE = 50
 PAGE_SIZES = (25, 50, 100, 250)
 COUNT_CAP = 1000
 CSV_BATCH = 1000
-RECENT_PER_KIND = 10
+RECENT_PER_KIND = services.RECENT_PER_KIND
 
 logger = logging.getLogger(__name__)
 
@@ -68,23 +69,13 @@ _RECENT_KINDS = {Customer: RecentView.Kind.CUSTOMER, Account: RecentView.Kind.AC
 
 
 def record_view(user, obj) -> None:
-    """Remember that `user` opened `obj` (a customer, account or contact), keeping the newest RECENT_PER_KIND
-    of its kind, in one transaction: an upsert (concurrent views of one record cannot collide) and the trim.
+    """Remember that `user` opened `obj` (a customer, account or contact): services.recent_view_record.
 
     Navigation state, not a change to the record: no history, and a failure here never fails the page.
     """
     kind = _RECENT_KINDS[type(obj)]
     try:
-        with transaction.atomic():
-            RecentView.objects.bulk_create(
-                [RecentView(user=user, kind=kind, object_id=obj.pk, viewed=timezone.now())],
-                update_conflicts=True,
-                unique_fields=["user", "kind", "object_id"],
-                update_fields=["viewed"],
-            )
-            mine = RecentView.objects.filter(user=user, kind=kind)
-            newest = mine.order_by("-viewed", "-id").values("id")[:RECENT_PER_KIND]
-            mine.exclude(id__in=newest).delete()
+        services.recent_view_record(user=user, kind=kind, object_id=obj.pk)
     except DatabaseError:
         # E.g. a database that is read-only for a while: the page is still worth showing.
         logger.warning("could not record that user %s viewed %s %s", user.pk, kind, obj.pk, exc_info=True)
@@ -372,7 +363,6 @@ class VersionedForm(forms.Form):
 
 
 def stale_message(exc: StaleVersion, subject) -> str:
-    from django.utils import timezone
 
     current = exc.current
     if current is None:

@@ -1,12 +1,16 @@
-"""Writes of the staff pages' own records: saved filters."""
+"""Writes of the staff pages' own records: saved filters, recently viewed records."""
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
+from django.utils import timezone
 
-from .models import ListName, SavedFilter
+from .models import ListName, RecentView, SavedFilter
 
-__all__ = ["MAX_SAVED_FILTERS", "saved_filter_delete", "saved_filter_save"]
+__all__ = ["MAX_SAVED_FILTERS", "RECENT_PER_KIND", "recent_view_record", "saved_filter_delete", "saved_filter_save"]
+
+# How many recently viewed records of each kind are kept per user.
+RECENT_PER_KIND = 10
 
 # Enough for anyone's working set; a bound so that no one fills the table.
 MAX_SAVED_FILTERS = 50
@@ -60,3 +64,18 @@ def saved_filter_save(*, user, list_name: str, name: str, query: str) -> tuple[S
 def saved_filter_delete(*, user, pk: int) -> None:
     """Delete one of `user`'s saved filters; SavedFilter.DoesNotExist if it is not theirs."""
     SavedFilter.objects.get(user=user, pk=pk).delete()
+
+
+@transaction.atomic
+def recent_view_record(*, user, kind: str, object_id: int) -> None:
+    """Remember that `user` opened a record of `kind` (RecentView.Kind), keeping the newest RECENT_PER_KIND of
+    that kind: an upsert (concurrent views of one record cannot collide) and the trim, in one transaction."""
+    RecentView.objects.bulk_create(
+        [RecentView(user=user, kind=kind, object_id=object_id, viewed=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["user", "kind", "object_id"],
+        update_fields=["viewed"],
+    )
+    mine = RecentView.objects.filter(user=user, kind=kind)
+    newest = mine.order_by("-viewed", "-id").values("id")[:RECENT_PER_KIND]
+    mine.exclude(id__in=newest).delete()

@@ -255,12 +255,8 @@ class ContactAdmin(ServiceAdmin):
             services.contact_update(contact=formset.instance, actor=self.actor(request), **{argument: rows})
 
     def delete_model(self, request, obj):
-        # Deleting a contact removes it from every account first, through the service.
-        actor = self.actor(request)
         with refusal():
-            for link in obj.account_links.select_related("account"):
-                services.contact_remove_from_account(contact=obj, account=link.account, actor=actor)
-        obj.delete()
+            services.contact_delete(contact=obj, actor=self.actor(request))
 
     def get_queryset(self, request):
         return visible_contacts(request.user, super().get_queryset(request))

@@ -172,3 +172,18 @@ def contact_remove_from_account(*, contact: Contact, account: Account, actor: Ac
         raise ValidationError(f"{contact.contact_number} is not on {account.key}.")
     _touch(contact, actor)
     contact.save(update_fields=["last_updated_by", "last_updated_date"])
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact, actor: Actor) -> None:
+    """Delete a contact: first taken off every account it is on (contact_remove_from_account, with its roles
+    there), then deleted with its addresses, emails and phones.
+
+    The contact's row is locked first, so a concurrent role change of it waits and then finds it gone.
+    """
+    contact = Contact.objects.select_for_update().filter(pk=contact.pk).first()
+    if contact is None:
+        raise ValidationError("This contact no longer exists.")
+    for link in AccountContact.objects.filter(contact=contact).select_related("account").order_by("account_id"):
+        contact_remove_from_account(contact=contact, account=link.account, actor=actor)
+    contact.delete()

@@ -186,13 +186,10 @@ class MetadataAdmin(ServiceAdmin):
         with refusal():
             services.metadata_delete(account=obj.account, key=obj.key, actor=self.actor(request), user=request.user)
 
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset.select_related("account"))
-
 
 @admin.register(Namespace)
-class NamespaceAdmin(admin.ModelAdmin):
-    """Namespace policies: who may read and write the metadata of a namespace."""
+class NamespaceAdmin(ServiceAdmin):
+    """Namespace policies: who may read and write the metadata of a namespace (namespace_save / namespace_delete)."""
 
     list_display = ("name", "access", "reader_groups", "writer_groups")
     list_filter = ("access",)
@@ -209,3 +206,12 @@ class NamespaceAdmin(admin.ModelAdmin):
     @admin.display(description="writers")
     def writer_groups(self, obj):
         return ", ".join(group.name for group in obj.writers.all()) or "—"
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        with refusal():
+            services.namespace_save(namespace=obj, readers=data.get("readers"), writers=data.get("writers"))
+
+    def delete_model(self, request, obj):
+        with refusal():
+            services.namespace_delete(namespace=obj)

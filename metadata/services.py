@@ -1,4 +1,4 @@
-"""Metadata writes (set, delete) and the namespace policy they enforce.
+"""Metadata writes (set, delete), the namespace policy they enforce, and that policy's own writes.
 
 Policy: a namespace without a Namespace row is open. Open: anyone who may see the account reads
 and writes. Write-restricted: everyone reads; only the namespace's writers write. Read-restricted:
@@ -165,3 +165,25 @@ def metadata_delete(
         raise Metadata.DoesNotExist(f"No metadata {key!r} on {account.key}.")
     conditional.check(expected_version, metadata_version(entry))
     entry.delete()
+
+
+def namespace_save(*, namespace: Namespace, readers=None, writers=None) -> Namespace:
+    """Create or change a namespace's policy (an unsaved or changed instance); `readers` / `writers`, when
+    given, replace its groups. A taken name is a ValidationError."""
+    namespace.full_clean()
+    try:
+        with transaction.atomic():  # full_clean's uniqueness check cannot see a concurrent creation
+            namespace.save()
+            if readers is not None:
+                namespace.readers.set(readers)
+            if writers is not None:
+                namespace.writers.set(writers)
+    except IntegrityError:
+        raise ValidationError({"name": f"A namespace {namespace.name!r} exists already."}) from None
+    return namespace
+
+
+@transaction.atomic
+def namespace_delete(*, namespace: Namespace) -> None:
+    """Delete a namespace's policy: its metadata becomes open (readable and writable by whoever sees the account)."""
+    Namespace.objects.filter(pk=namespace.pk).delete()

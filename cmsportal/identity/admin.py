@@ -1,9 +1,15 @@
-"""Administration of identity."""
+"""Administration of identity: users, groups, tenant grants, tokens and API keys, each written through
+cmsportal.identity.services (a user's tokens end with their password: identity.signals)."""
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
+from cmsportal.admin import ServiceAdmin, refusal
 from cmsportal.identity import services
 from cmsportal.identity.access import can_view_all
 from cmsportal.identity.models import ApiKey, TenantGrant, Token
@@ -20,7 +26,7 @@ class OwnOnlyUnlessViewAll:
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(OwnOnlyUnlessViewAll, admin.ModelAdmin):
+class ApiKeyAdmin(OwnOnlyUnlessViewAll, ServiceAdmin):
     """Issue API keys for users (the key is shown once, on the page after saving), list and revoke them."""
 
     list_display = ("name", "user", "prefix", "created", "last_used", "revoked_at")
@@ -58,7 +64,8 @@ class ApiKeyAdmin(OwnOnlyUnlessViewAll, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            with refusal():
+                services.apikey_rename(key=obj, name=form.cleaned_data["name"])
             return
         _, plaintext = services.apikey_issue(obj.user, obj.name, instance=obj)
         # Kept on this request only, for the page that shows it; it never reaches a session or a cookie.
@@ -81,6 +88,9 @@ class ApiKeyAdmin(OwnOnlyUnlessViewAll, admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
+    def delete_model(self, request, obj):
+        services.apikey_delete(key=obj)
+
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_keys(self, request, queryset):
         revoked = 0
@@ -91,7 +101,7 @@ class ApiKeyAdmin(OwnOnlyUnlessViewAll, admin.ModelAdmin):
 
 
 @admin.register(Token)
-class TokenAdmin(OwnOnlyUnlessViewAll, admin.ModelAdmin):
+class TokenAdmin(OwnOnlyUnlessViewAll, ServiceAdmin):
     """Tokens issued by POST /v2.0/tokens: read-only, with a revoke action."""
 
     list_display = ("user", "authenticated_by", "created", "expires", "last_used", "revoked_at")
@@ -107,6 +117,9 @@ class TokenAdmin(OwnOnlyUnlessViewAll, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def delete_model(self, request, obj):
+        services.token_delete(token=obj)
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("identity.change_token")
@@ -124,7 +137,7 @@ class TokenAdmin(OwnOnlyUnlessViewAll, admin.ModelAdmin):
 
 
 @admin.register(TenantGrant)
-class TenantGrantAdmin(admin.ModelAdmin):
+class TenantGrantAdmin(ServiceAdmin):
     """Grant users the accounts of a tenant; search by username or tenant id.
 
     Only for holders of the global view (and superusers): whoever grants tenants decides who sees what, and a
@@ -155,3 +168,57 @@ class TenantGrantAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and can_view_all(request.user)
+
+    def save_model(self, request, obj, form, change):
+        with refusal():
+            services.tenant_grant_save(grant=obj)
+
+    def delete_model(self, request, obj):
+        services.tenant_grant_delete(grant=obj)
+
+
+# Django's own user and group admins, with their writes through the services.
+
+User = get_user_model()
+
+
+class PasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's "change password" page, setting the password through user_password_set."""
+
+    def set_password_and_save(self, user, password_field_name="password1", commit=True):  # noqa: S107 (a field name)
+        if not commit:
+            return super().set_password_and_save(user, password_field_name, commit=False)
+        usable = self.cleaned_data.get("set_usable_password", True)
+        password = self.cleaned_data[password_field_name] if usable else None
+        return services.user_password_set(user=user, password=password)
+
+
+def _many(form, name):
+    """A many-to-many field's chosen rows, or None when the form does not have the field."""
+    return form.cleaned_data.get(name) if name in form.fields else None
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class ServiceUserAdmin(ServiceAdmin, UserAdmin):
+    change_password_form = PasswordChangeForm
+
+    def save_model(self, request, obj, form, change):
+        with refusal():
+            services.user_save(user=obj, groups=_many(form, "groups"), permissions=_many(form, "user_permissions"))
+
+    def delete_model(self, request, obj):
+        services.user_delete(user=obj)
+
+
+@admin.register(Group)
+class ServiceGroupAdmin(ServiceAdmin, GroupAdmin):
+    def save_model(self, request, obj, form, change):
+        with refusal():
+            services.group_save(group=obj, permissions=_many(form, "permissions"))
+
+    def delete_model(self, request, obj):
+        services.group_delete(group=obj)

@@ -1,4 +1,4 @@
-"""Tokens and API keys: issue, check, revoke.
+"""Every write of identity: tokens and API keys (issue, check, revoke), users, groups and tenant grants.
 
 Secrets are random values from `secrets`, handed out once and stored only as SHA-256 hex digests. A
 256-bit random secret needs no slow hash: nobody can guess one from its digest, and looking a digest
@@ -12,12 +12,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.db import transaction
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from cmsportal import dates
 from cmsportal.api.precompiled import PrecompiledQuery
 from cmsportal.identity.access import can_view_all, remember_view_all, view_all_exists
-from cmsportal.identity.models import ApiKey, Token
+from cmsportal.identity.models import ApiKey, TenantGrant, Token
 
 PASSWORD = "PASSWORD"  # noqa: S105 (how a token was earned, not a secret)
 APIKEY = "APIKEY"
@@ -238,3 +240,108 @@ def user_by_username(username: str):
     """The user with this username, or None."""
     User = get_user_model()
     return User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+
+
+def apikey_rename(*, key: ApiKey, name: str) -> ApiKey:
+    """Rename `key` (what it is for); nothing else about a key changes once issued."""
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(pk=key.pk)
+        key.name = name
+        key.full_clean()
+        key.save(update_fields=["name"])
+    return key
+
+
+def apikey_delete(*, key: ApiKey) -> None:
+    """Delete `key`: it can no longer be exchanged for tokens, and no trace of it is kept (revoke to keep one)."""
+    with transaction.atomic():
+        ApiKey.objects.filter(pk=key.pk).delete()
+
+
+def token_delete(*, token: Token) -> None:
+    """Delete `token` (it stops working at once, like a revoked one, and leaves no row behind)."""
+    with transaction.atomic():
+        Token.objects.filter(pk=token.pk).delete()
+
+
+# Users, groups and tenant grants. A user's tokens end when the password changes or the user is deactivated
+# (identity.signals, in the save's own transaction), whichever of these services or Django's own commands saves it.
+
+
+def user_save(*, user, groups=None, permissions=None):
+    """Create or change `user` (an unsaved or changed instance); `groups` / `permissions`, when given, replace the
+    user's groups and direct permissions."""
+    with transaction.atomic():
+        user.save()
+        if groups is not None:
+            user.groups.set(groups)
+        if permissions is not None:
+            user.user_permissions.set(permissions)
+    return user
+
+
+def user_grant(*, user, groups=(), permissions=()):
+    """Add groups and direct permissions to `user`, keeping those it has."""
+    with transaction.atomic():
+        user.groups.add(*groups)
+        user.user_permissions.add(*permissions)
+    return user
+
+
+def user_password_set(*, user, password: str | None):
+    """Set `user`'s password (None: no usable password); the user's tokens are revoked with it."""
+    with transaction.atomic():
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
+        user.save()
+    return user
+
+
+def user_delete(*, user) -> None:
+    """Delete `user`, with their tokens, API keys, tenant grants and saved filters."""
+    with transaction.atomic():
+        get_user_model()._default_manager.filter(pk=user.pk).delete()
+
+
+def group_save(*, group, permissions=None):
+    """Create or rename `group` (an unsaved or changed instance); `permissions`, when given, replace its own."""
+    with transaction.atomic():
+        group.save()
+        if permissions is not None:
+            group.permissions.set(permissions)
+    return group
+
+
+def group_ensure(*, name: str):
+    """The group called `name`, created if there is none."""
+    return Group.objects.get_or_create(name=name)[0]
+
+
+def group_delete(*, group) -> None:
+    """Delete `group`: its members lose what it gave them (permissions, namespace access)."""
+    with transaction.atomic():
+        Group.objects.filter(pk=group.pk).delete()
+
+
+def tenant_grant_save(*, grant: TenantGrant) -> TenantGrant:
+    """Create or change a grant (an unsaved or changed instance); a duplicate is a ValidationError."""
+    grant.full_clean()
+    try:
+        with transaction.atomic():  # full_clean's uniqueness check cannot see a concurrent creation
+            grant.save()
+    except IntegrityError:
+        raise ValidationError(f"{grant.user} is granted {grant.tenant_id} already.") from None
+    return grant
+
+
+def tenant_grant_ensure(*, user, tenant_id: str) -> TenantGrant:
+    """The grant of `tenant_id` to `user`, created if there is none."""
+    return TenantGrant.objects.get_or_create(user=user, tenant_id=tenant_id)[0]
+
+
+def tenant_grant_delete(*, grant: TenantGrant) -> None:
+    """Withdraw a grant: the user no longer sees that tenant's accounts."""
+    with transaction.atomic():
+        TenantGrant.objects.filter(pk=grant.pk).delete()

@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from accounts.models import Account
 from cmsportal import demo
-from cmsportal.identity.models import TenantGrant
+from cmsportal.identity import services as identity
 from metadata.models import Access, Namespace
 
 STAFF_USERNAME = "demo"
@@ -26,19 +26,18 @@ def demo_password() -> str:
 
 
 def _user(username: str, password: str, **fields):
-    user, _ = get_user_model().objects.get_or_create(username=username, defaults=fields)
+    User = get_user_model()
+    user = User._default_manager.filter(username=username).first() or User(username=username)
     for name, value in fields.items():
         setattr(user, name, value)
     # Reset every run so that the password printed below is always the one that works.
-    user.set_password(password)
-    user.save()
-    return user
+    return identity.user_password_set(user=user, password=password)
 
 
 def restricted_groups() -> list[Group]:
     """Reader and writer groups of every restricted namespace (and those the demo names)."""
     for name in demo.GROUPS:
-        Group.objects.get_or_create(name=name)
+        identity.group_ensure(name=name)
     restricted = Namespace.objects.exclude(access=Access.OPEN)
     return list(
         Group.objects.filter(
@@ -78,13 +77,12 @@ class Command(BaseCommand):
             Q(content_type__app_label__in=APPS, codename__regex=r"^(add|change|delete|view)_")
             | Q(content_type__app_label="identity", codename="view_all_accounts")
         )
-        staff.user_permissions.add(*permissions)
-        staff.groups.add(*restricted_groups())
+        identity.user_grant(user=staff, groups=restricted_groups(), permissions=permissions)
 
         customer = _user(CUSTOMER_USERNAME, password, is_staff=False, is_superuser=False, is_active=True)
         tenants = demo_tenants()
         for tenant_id in tenants:
-            TenantGrant.objects.get_or_create(user=customer, tenant_id=tenant_id)
+            identity.tenant_grant_ensure(user=customer, tenant_id=tenant_id)
 
         self.stdout.write(self.style.SUCCESS(f"Sign in at {url}"))
         self.stdout.write(

@@ -5,11 +5,11 @@ import gzip
 import json
 import sys
 
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account
 from cmsportal import demo
+from cmsportal.identity import services as identity
 
 
 def _lines(records):
@@ -65,7 +65,7 @@ class Command(BaseCommand):
 
         # Namespace policies name these groups; make them exist so people can be put in them.
         for name in demo.GROUPS:
-            Group.objects.get_or_create(name=name)
+            identity.group_ensure(name=name)
         with_examples = " and the documented examples" if examples else ""
         self.stdout.write(f"Loading demo data: {accounts} accounts (seed {seed}){with_examples}...")
         counts = import_records(records, stdout=self.stdout, progress=options.get("verbosity", 1) > 0)
