@@ -1,5 +1,6 @@
 """Helpers for admin tests: the POST a browser would send for an admin change page as it stands."""
 
+from django import forms
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
 
@@ -8,6 +9,14 @@ def _add_form(data: dict, form) -> None:
         value = form[name].value()
         key = form.add_prefix(name)
         if value is None:
+            continue
+        widget = form.fields[name].widget
+        if isinstance(widget, forms.MultiWidget):
+            # A date and a time (the admin's split date-time): one key per part, as the browser sends them.
+            parts = value if isinstance(value, list | tuple) else widget.decompress(value)
+            for suffix, part in zip(widget.widgets_names, parts, strict=False):
+                if part is not None:
+                    data[key + suffix] = str(part)
             continue
         if isinstance(value, bool):
             if value:
