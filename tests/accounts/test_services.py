@@ -623,3 +623,17 @@ def test_failed_history_write_rolls_back_account_create(monkeypatch, writer, aft
         services.account_create(actor=RACKER, customer=customer, type="CLOUD", account_id="999")
     assert counts() == before
     assert not Account.objects.filter(account_id="999").exists()
+
+
+def test_customer_delete_deletes_an_empty_customer_only(db):
+    empty, busy, with_contact = (CustomerFactory(rcn=f"RCN-555-000-00{n}") for n in (1, 2, 3))
+    AccountFactory(customer=busy)
+    ContactFactory(customer=with_contact)
+    services.customer_delete(customer=empty)
+    assert not Customer.objects.filter(pk=empty.pk).exists()
+    for kept in (busy, with_contact):
+        with pytest.raises(ValidationError, match="merge it into another customer"):
+            services.customer_delete(customer=kept)
+        assert Customer.objects.filter(pk=kept.pk).exists()
+    with pytest.raises(ValidationError, match="no longer exists"):
+        services.customer_delete(customer=empty)

@@ -230,3 +230,33 @@ def test_contact_create_refuses_roles_on_another_customers_account(customer, acc
             accounts={accounts[0]: ["PRIMARY"], other: ["BILLING"]},
         )
     assert not Contact.objects.exists() and not AccountContact.objects.exists()
+
+
+def test_contact_delete_takes_it_off_every_account_then_deletes_it(customer, accounts, monkeypatch):
+    contact = services.contact_create(
+        actor=RACKER,
+        contact_number="RPN-100-200-300",
+        customer=customer,
+        phone_numbers=[{"number": "(210) 555-0100", "country": "US"}],
+        accounts={accounts[0]: ["BILLING"], accounts[1]: ["TECHNICAL"]},
+    )
+    taken_off = []
+    real = services.contact_remove_from_account
+
+    def spy(*, contact, account, actor):
+        taken_off.append(account.key)
+        real(contact=contact, account=account, actor=actor)
+
+    monkeypatch.setattr(services, "contact_remove_from_account", spy)
+    services.contact_delete(contact=contact, actor=RACKER)
+    assert sorted(taken_off) == sorted(account.key for account in accounts)
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    assert not AccountContact.objects.filter(contact_id=contact.pk).exists()
+    assert not PhoneNumber.objects.filter(contact_id=contact.pk).exists()
+
+
+def test_contact_delete_of_a_contact_deleted_meanwhile_is_a_validation_error(customer):
+    contact = ContactFactory(customer=customer)
+    Contact.objects.filter(pk=contact.pk).delete()
+    with pytest.raises(ValidationError):
+        services.contact_delete(contact=contact, actor=RACKER)

@@ -123,3 +123,20 @@ def test_only_superusers_issue_keys_for_other_staff():
         response = client.post(f"{KEYS}add/", {"user": target.pk, "name": "fine"})
         assert response.status_code == 200 and "Copy this key now" in response.content.decode()
     assert set(ApiKey.objects.values_list("user__username", flat=True)) == {"customer", "keeper"}
+
+
+def test_the_password_page_sets_the_password_through_the_service_and_ends_tokens(admin_client_, monkeypatch):
+    user = UserFactory(username="bob")
+    token, _ = services.token_issue(user, ["PASSWORD"])
+    called = []
+    real = services.user_password_set
+    monkeypatch.setattr(services, "user_password_set", lambda **kw: called.append(kw["user"].pk) or real(**kw))
+    new = "an entirely new passphrase"
+    response = admin_client_.post(
+        f"/admin/auth/user/{user.pk}/password/", {"password1": new, "password2": new, "usable_password": "true"}
+    )
+    assert response.status_code == 302
+    assert called == [user.pk]
+    user.refresh_from_db()
+    token.refresh_from_db()
+    assert user.check_password(new) and token.revoked_at is not None

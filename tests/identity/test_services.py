@@ -112,3 +112,49 @@ def test_password_check(alice, rf):
     alice.is_active = False
     alice.save()
     assert services.password_check(rf.post("/"), "alice", "correct horse battery staple") is None
+
+
+def test_user_password_set_revokes_the_user_s_tokens(alice):
+    token, _ = services.token_issue(alice, ["PASSWORD"])
+    services.user_password_set(user=alice, password="a brand new passphrase")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert alice.check_password("a brand new passphrase")
+    services.user_password_set(user=alice, password=None)
+    assert not alice.has_usable_password()
+
+
+def test_user_save_replaces_groups_and_permissions_only_when_given(alice):
+    from django.contrib.auth.models import Permission
+
+    group = services.group_ensure(name="auditors")
+    assert services.group_ensure(name="auditors") == group
+    permission = Permission.objects.get(codename="view_all_accounts")
+    services.user_save(user=alice, groups=[group], permissions=[permission])
+    alice.first_name = "Alice"
+    services.user_save(user=alice)
+    assert list(alice.groups.all()) == [group] and list(alice.user_permissions.all()) == [permission]
+    services.user_save(user=alice, groups=[], permissions=[])
+    assert not alice.groups.exists() and not alice.user_permissions.exists()
+
+
+def test_tenant_grant_save_refuses_a_duplicate_and_delete_withdraws_it(alice):
+    from django.core.exceptions import ValidationError
+
+    from cmsportal.identity.models import TenantGrant
+
+    grant = services.tenant_grant_save(grant=TenantGrant(user=alice, tenant_id="10101"))
+    assert services.tenant_grant_ensure(user=alice, tenant_id="10101") == grant
+    with pytest.raises(ValidationError):
+        services.tenant_grant_save(grant=TenantGrant(user=alice, tenant_id="10101"))
+    services.tenant_grant_delete(grant=grant)
+    assert not TenantGrant.objects.filter(user=alice).exists()
+
+
+def test_apikey_rename_changes_the_name_only(alice):
+    key, _ = services.apikey_issue(alice, "ci")
+    services.apikey_rename(key=key, name="deploys")
+    stored = ApiKey.objects.get(pk=key.pk)
+    assert (stored.name, stored.key_hash, stored.prefix) == ("deploys", key.key_hash, key.prefix)
+    services.apikey_delete(key=key)
+    assert not ApiKey.objects.filter(pk=key.pk).exists()

@@ -189,3 +189,21 @@ def test_unreadable_namespaces_is_one_query(policies, django_assert_num_queries)
         assert services.unreadable_namespaces(reader) == []
     with django_assert_num_queries(1):
         assert services.unreadable_namespaces(nobody) == ["secret"]
+
+
+def test_namespace_save_sets_the_policy_and_its_groups_and_refuses_a_taken_name(db):
+    from metadata.models import Namespace
+
+    readers, writers = Group.objects.create(name="r"), Group.objects.create(name="w")
+    created = services.namespace_save(
+        namespace=Namespace(name="billing", access="WRITE_RESTRICTED"), readers=[readers], writers=[writers]
+    )
+    assert (list(created.readers.all()), list(created.writers.all())) == ([readers], [writers])
+    created.access = "READ_RESTRICTED"
+    services.namespace_save(namespace=created)  # groups not given: kept
+    stored = Namespace.objects.get(pk=created.pk)
+    assert stored.access == "READ_RESTRICTED" and list(stored.writers.all()) == [writers]
+    with pytest.raises(ValidationError):
+        services.namespace_save(namespace=Namespace(name="billing"))
+    services.namespace_delete(namespace=created)
+    assert not Namespace.objects.filter(name="billing").exists()
