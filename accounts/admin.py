@@ -27,19 +27,8 @@ from metadata.admin import MetadataInline, save_metadata_formset
 from metadata.models import Metadata
 
 from . import services
-from .models import (
-    AccessPolicy,
-    Account,
-    AccountHistory,
-    AccountStatus,
-    AccountType,
-    CollectionsStatus,
-    Customer,
-    FraudStatus,
-    RCNChange,
-    StatusChange,
-    rcn_validator,
-)
+from .choices import AccessPolicy, AccountStatus, AccountType, CollectionsStatus, FraudStatus
+from .models import Account, AccountHistory, Customer, RCNChange, StatusChange, rcn_validator
 
 # `CLOUD/10101` or `CLOUD:10101` (any case) names one account.
 ACCOUNT_KEY_RE = re.compile(r"^\s*([A-Za-z_]+)\s*[/:]\s*(\S+)\s*$")

@@ -19,7 +19,8 @@ from cmsportal.identity.access import visible_accounts
 from metadata.models import namespace_of
 from metadata.services import can_read_namespace
 
-from .models import AccessPolicy, Account, AccountStatus, AccountType, CollectionsStatus, Customer
+from .choices import AccessPolicy, AccountStatus, AccountType, CollectionsStatus
+from .models import Account, Customer
 
 # The order of account lists: the list key.
 LIST_KEY = ("type", "account_id")

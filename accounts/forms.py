@@ -4,7 +4,8 @@ from django import forms
 
 from cmsportal.pages import VersionedForm
 
-from .models import RCN_RE, AccessPolicy, Account, AccountStatus, CollectionsStatus, FraudStatus
+from .choices import AccessPolicy, AccountStatus, CollectionsStatus, FraudStatus
+from .models import RCN_RE, Account
 
 NO_CHANGE = [("", "No change")]
 

@@ -10,6 +10,18 @@ from django.db import models
 from django.db.models import F
 from django.urls import reverse
 
+# The choices live in choices.py; importing them from here keeps working.
+from .choices import (  # noqa: F401
+    AccessPolicy,
+    AccountChangeType,
+    AccountStatus,
+    AccountType,
+    CollectionsStatus,
+    FraudStatus,
+    RCNChangeType,
+    UserType,
+)
+
 RCN_RE = r"^RCN-\d{3}-\d{3}-\d{3}$"
 rcn_validator = RegexValidator(RCN_RE, "An RCN looks like RCN-123-456-789.")
 
@@ -35,63 +47,6 @@ class TrailQuerySet(models.QuerySet):
 
     def newest_first(self):
         return self.order_by(*chronological(self.model.DATE_FIELD)[1])
-
-
-class AccountType(models.TextChoices):
-    CLOUD = "CLOUD", "Cloud"
-    MANAGED_HOSTING = "MANAGED_HOSTING", "Managed Hosting"
-    FANATICAL_SUPPORT_FOR_AWS = "FANATICAL_SUPPORT_FOR_AWS", "Fanatical Support for AWS"
-
-
-class AccountStatus(models.TextChoices):
-    ACTIVE = "Active"
-    PENDING_APPROVAL = "Pending Approval"
-    DELINQUENT = "Delinquent"
-    SUSPENDED = "Suspended"
-    CLOSED = "Closed"
-
-
-class CollectionsStatus(models.TextChoices):
-    CURRENT = "CURRENT", "Current"
-    DELINQUENT_LEVEL_1 = "DELINQUENT_LEVEL_1", "Delinquent, level 1"
-    DELINQUENT_LEVEL_2 = "DELINQUENT_LEVEL_2", "Delinquent, level 2"
-    DELINQUENT_LEVEL_3 = "DELINQUENT_LEVEL_3", "Delinquent, level 3"
-    WRITTEN_OFF = "WRITTEN_OFF", "Written off"
-
-
-class AccessPolicy(models.TextChoices):
-    FULL = "FULL", "Full"
-    SUSPENDED = "SUSPENDED", "Suspended"
-
-
-class FraudStatus(models.TextChoices):
-    ACCEPT = "ACCEPT", "Accept"
-    PENDING_APPROVAL = "PENDING_APPROVAL", "Pending approval"
-    REJECT = "REJECT", "Reject"
-
-
-class UserType(models.TextChoices):
-    RACKER = "RACKER", "Staff"
-    CUSTOMER = "CUSTOMER", "Customer"
-    SYSTEM = "SYSTEM", "System"
-
-
-class AccountChangeType(models.TextChoices):
-    """Change types of the account history trail (customerAccountHistory)."""
-
-    NEW = "NEW"
-    COLLECTIONS_STATUS = "COLLECTIONS_STATUS"
-    RCN_UPDATE = "RCN_UPDATE"
-    LEGACY_ACCOUNT_STATUS = "LEGACY_ACCOUNT_STATUS"
-    NICKNAME = "NICKNAME"
-
-
-class RCNChangeType(models.TextChoices):
-    """Change types of the RCN trail (accountRCNChange)."""
-
-    NEW = "NEW"
-    RCN_UPDATE = "RCN_UPDATE"
-    MERGE = "MERGE"
 
 
 class Customer(models.Model):

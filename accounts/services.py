@@ -19,20 +19,16 @@ from cmsportal.exchange.representations import account_to_dict
 from cmsportal.identity.access import Actor
 from contacts.models import AccountContact, AccountContactRole, Contact
 
-from .models import (
+from .choices import (
     AccessPolicy,
-    Account,
     AccountChangeType,
-    AccountHistory,
     AccountStatus,
     AccountType,
     CollectionsStatus,
-    Customer,
     FraudStatus,
-    RCNChange,
     RCNChangeType,
-    StatusChange,
 )
+from .models import Account, AccountHistory, Customer, RCNChange, StatusChange
 
 
 @dataclass(frozen=True)

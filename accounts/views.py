@@ -18,6 +18,7 @@ from metadata.models import Namespace, namespace_of
 from metadata.services import can_write_namespace, readable_metadata
 
 from . import services
+from .choices import AccessPolicy, AccountType, CollectionsStatus, FraudStatus
 from .filtersets import LIST_KEY, AccountFilterSet, CustomerFilterSet, order_columns
 from .forms import (
     BULK_LIMIT,
@@ -29,7 +30,7 @@ from .forms import (
     NicknameForm,
     StatusForm,
 )
-from .models import AccessPolicy, Account, AccountType, CollectionsStatus, FraudStatus, RCNChange
+from .models import Account, RCNChange
 
 DETAIL_ROWS = 100
 TIMELINE_ROWS = 50

@@ -18,7 +18,8 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 
-from accounts.models import Account, Customer, RCNChange, RCNChangeType
+from accounts.choices import RCNChangeType
+from accounts.models import Account, Customer, RCNChange
 from cmsportal import services
 from cmsportal.api.conditional import StaleVersion
 from cmsportal.api.pagination import row_compare

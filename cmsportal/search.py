@@ -29,7 +29,8 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from accounts.models import RCN_RE, Account, AccountType, Customer
+from accounts.choices import AccountType
+from accounts.models import RCN_RE, Account, Customer
 from cmsportal.identity.access import can_view_all, visible_accounts
 from cmsportal.pages import merged_into, visible_contacts, visible_customers
 from contacts import phones

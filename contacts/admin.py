@@ -10,7 +10,8 @@ from cmsportal.admin import ServiceAdmin, TenantScoped, adopt, formset_applied, 
 from cmsportal.identity.access import actor_for, can_view_all, visible_contacts, visible_links
 
 from . import services
-from .models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber, Role, phone_digits
+from .choices import Role
+from .models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber, phone_digits
 
 # --- roles of a contact on an account: one inline, used on both the contact and the account ----------------------
 

@@ -11,7 +11,8 @@ from django.db.models import Exists, OuterRef, Q
 from cmsportal.identity.access import visible_customers, visible_links
 
 from . import phones
-from .models import AccountContact, AccountContactRole, Contact, EmailAddress, PhoneNumber, Role, phone_digits
+from .choices import Role
+from .models import AccountContact, AccountContactRole, Contact, EmailAddress, PhoneNumber, phone_digits
 
 
 class ContactFilterSet(django_filters.FilterSet):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django import forms
 
-from .models import Role
+from .choices import Role
 
 # Blank rows offered after the existing ones, so that an email, a phone or an address can be added without script.
 EXTRA_ROWS = 1

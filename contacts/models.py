@@ -8,6 +8,7 @@ from django.urls import reverse
 from accounts.models import Account, Customer
 
 from . import phones
+from .choices import Role
 
 RPN_RE = r"^RPN-\d{3}-\d{3}-\d{3}$"
 rpn_validator = RegexValidator(RPN_RE, "An RPN looks like RPN-123-456-789.")
@@ -27,13 +28,6 @@ def phone_digits_expression(field: str = "number"):
 def phone_digits(text: str) -> str:
     """Python twin of phone_digits_expression, for the text people type."""
     return "".join(ch for ch in text if ch.isdigit())
-
-
-class Role(models.TextChoices):
-    PRIMARY = "PRIMARY", "Primary"
-    BILLING = "BILLING", "Billing"
-    TECHNICAL = "TECHNICAL", "Technical"
-    ADMINISTRATIVE = "ADMINISTRATIVE", "Administrative"
 
 
 class Contact(models.Model):

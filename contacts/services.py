@@ -9,7 +9,8 @@ from accounts.models import Account, Customer
 from cmsportal import dates
 from cmsportal.identity.access import Actor
 
-from .models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber, Role
+from .choices import Role
+from .models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber
 
 CONTACT_FIELDS = (
     "first_name",

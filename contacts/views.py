@@ -11,9 +11,10 @@ from cmsportal import pages
 from cmsportal.identity.access import actor_for, visible_accounts
 
 from . import services
+from .choices import Role
 from .filtersets import ContactFilterSet
 from .forms import ADDRESSES, EMAILS, PHONES, ContactEditForm
-from .models import AccountContact, AccountContactRole, Role
+from .models import AccountContact, AccountContactRole
 
 # Accounts offered for roles on the edit page; a contact of a larger customer keeps its roles on the rest as they are.
 ROLE_ACCOUNTS_SHOWN = 100

@@ -8,7 +8,8 @@ from cmsportal.admin import ServiceAdmin, TenantScoped, adopt, refusal
 from cmsportal.identity.access import actor_for, can_view_all, visible_accounts
 
 from . import services
-from .models import Access, Metadata, Namespace, namespace_of
+from .choices import Access
+from .models import Metadata, Namespace, namespace_of
 
 
 def _may_write(user, key: str) -> bool:

@@ -9,6 +9,8 @@ from django.db.models.functions import Left, StrIndex
 
 from accounts.models import Account
 
+from .choices import Access
+
 # namespace:name; the namespace is the text before the first colon. No whitespace or control
 # characters: keys travel in URL paths and XML attributes.
 KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+:[^\s\x00-\x1f\x7f]+$")
@@ -36,12 +38,6 @@ def validate_value(value: str) -> None:
 
 def namespace_of(key: str) -> str:
     return key.split(":", 1)[0]
-
-
-class Access(models.TextChoices):
-    OPEN = "OPEN", "Open"
-    WRITE_RESTRICTED = "WRITE_RESTRICTED", "Write-restricted"
-    READ_RESTRICTED = "READ_RESTRICTED", "Read-restricted"
 
 
 class Namespace(models.Model):

@@ -17,7 +17,8 @@ from cmsportal.api.conditional import Expectation, Version
 from cmsportal.exchange.representations import metadata_detail_to_dict
 from cmsportal.identity.access import Actor
 
-from .models import Access, Metadata, Namespace, namespace_of, validate_key, validate_value
+from .choices import Access
+from .models import Metadata, Namespace, namespace_of, validate_key, validate_value
 
 
 def _policy(namespace: str) -> Namespace | None:

@@ -5,17 +5,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from accounts.models import (
-    AccessPolicy,
-    Account,
-    AccountHistory,
-    AccountStatus,
-    AccountType,
-    CollectionsStatus,
-    Customer,
-    RCNChange,
-    StatusChange,
-)
+from accounts.choices import AccessPolicy, AccountStatus, AccountType, CollectionsStatus
+from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange
 from cmsportal import dates
 from cmsportal.identity.models import TenantGrant
 from contacts.models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from accounts.models import AccountType
+from accounts.choices import AccountType
 
 from .faults import DEFAULT_MESSAGES, FAULT_NAMES
 from .pagination import MAX_OFFSET

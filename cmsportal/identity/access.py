@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from accounts.models import Account, UserType
+from accounts.choices import UserType
+from accounts.models import Account
 from cmsportal.api.precompiled import PrecompiledQuery
 
 VIEW_ALL_PERMISSION = "identity.view_all_accounts"

@@ -5,14 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 
 from accounts import services
-from accounts.models import (
-    Account,
-    AccountHistory,
-    AccountStatus,
-    Customer,
-    RCNChange,
-    StatusChange,
-)
+from accounts.choices import AccountStatus
+from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange
 from cmsportal.identity.access import Actor
 from contacts.models import AccountContact, AccountContactRole, Contact
 from tests.factories import AccountContactFactory, AccountFactory, ContactFactory, CustomerFactory

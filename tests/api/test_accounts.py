@@ -3,7 +3,7 @@
 import pytest
 
 from accounts import services
-from accounts.models import AccountType
+from accounts.choices import AccountType
 from cmsportal.identity.access import Actor
 from tests.factories import (
     AccountFactory,

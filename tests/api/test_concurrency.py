@@ -4,7 +4,8 @@ its precondition cleanly), exactly one row remains, and what was recorded agrees
 import pytest
 from django.test import Client
 
-from accounts.models import Account, AccountChangeType, AccountHistory, AccountStatus, StatusChange
+from accounts.choices import AccountChangeType, AccountStatus
+from accounts.models import Account, AccountHistory, StatusChange
 from metadata.models import Metadata
 from tests.factories import AccountFactory, UserFactory
 from tests.races import WRITERS, race

@@ -16,11 +16,11 @@ from django.contrib.auth.models import Permission
 from playwright.sync_api import Page, expect
 
 from accounts import services as account_services
-from accounts.models import AccountStatus, AccountType, CollectionsStatus
+from accounts.choices import AccountStatus, AccountType, CollectionsStatus
 from cmsportal.identity.access import Actor
 from cmsportal.identity.models import TenantGrant
 from contacts import services as contact_services
-from contacts.models import Role
+from contacts.choices import Role
 from metadata import services as metadata_services
 
 from ..factories import UserFactory

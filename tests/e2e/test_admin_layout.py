@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts import services as account_services
-from accounts.models import AccountStatus, AccountType, CollectionsStatus
+from accounts.choices import AccountStatus, AccountType, CollectionsStatus
 from cmsportal.identity.access import Actor
 
 pytestmark = pytest.mark.e2e

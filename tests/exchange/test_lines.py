@@ -12,7 +12,8 @@ from django.db.models import Prefetch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import Account, AccountHistory, AccountType, Customer, RCNChange, StatusChange, chronological
+from accounts.choices import AccountType
+from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange, chronological
 from cmsportal.dates import format_date
 from cmsportal.exchange import codec, encode_record, export_records, exporter
 from contacts.models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import (
+from accounts.choices import (
     AccessPolicy,
     AccountChangeType,
     AccountStatus,
@@ -21,8 +21,9 @@ from accounts.models import (
     UserType,
 )
 from cmsportal.dates import format_date
-from contacts.models import Role
-from metadata.models import KEY_RE, Access
+from contacts.choices import Role
+from metadata.choices import Access
+from metadata.models import KEY_RE
 
 from .helpers import as_multiset, export_lines, import_quietly, in_rollback
 

@@ -36,17 +36,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import filtersets as account_filtersets
 from accounts.api.views import ACCOUNT_FILTERS
-from accounts.models import (
-    AccessPolicy,
-    Account,
-    AccountHistory,
-    AccountStatus,
-    AccountType,
-    CollectionsStatus,
-    Customer,
-    RCNChange,
-    StatusChange,
-)
+from accounts.choices import AccessPolicy, AccountStatus, AccountType, CollectionsStatus
+from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange
 from cmsportal.identity import services as identity
 from cmsportal.identity.access import scope_related, visible_accounts
 from cmsportal.identity.models import ApiKey, TenantGrant, Token

@@ -11,7 +11,8 @@ from django.db.models import Q
 from accounts.models import Account
 from cmsportal import demo
 from cmsportal.identity import services as identity
-from metadata.models import Access, Namespace
+from metadata.choices import Access
+from metadata.models import Namespace
 
 STAFF_USERNAME = "demo"
 CUSTOMER_USERNAME = "customer"

@@ -1,0 +1,10 @@
+"""Choices of contacts: the roles a contact holds on an account."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    PRIMARY = "PRIMARY", "Primary"
+    BILLING = "BILLING", "Billing"
+    TECHNICAL = "TECHNICAL", "Technical"
+    ADMINISTRATIVE = "ADMINISTRATIVE", "Administrative"

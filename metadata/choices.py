@@ -1,0 +1,9 @@
+"""Choices of metadata: a namespace's access policy."""
+
+from django.db import models
+
+
+class Access(models.TextChoices):
+    OPEN = "OPEN", "Open"
+    WRITE_RESTRICTED = "WRITE_RESTRICTED", "Write-restricted"
+    READ_RESTRICTED = "READ_RESTRICTED", "Read-restricted"
