@@ -3,7 +3,7 @@
 For every ModelAdmin registered on `admin.site`: add, change and delete, every bulk action it offers, and
 adding and deleting a row of every inline, run as a superuser through the admin's pages. A guard watches
 every INSERT, UPDATE and DELETE the database is sent: each must run inside a function of one of the services
-modules (spied on for the test), and the operation must write something. The admin's own records (its change
+modules (tests/write_guard.py), and the operation must write something. The admin's own records (its change
 log, the session) are the only exception. What an admin does not offer (read-only trails, tokens that are
 revoked rather than changed) must be refused, and write nothing.
 
@@ -11,22 +11,15 @@ A newly registered admin, action or inline has no case below and fails until it 
 that writes past the services fails the guard.
 """
 
-import functools
-import inspect
 from dataclasses import dataclass, field
 
 import pytest
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db import connection
 from django.test import RequestFactory
 from django.urls import reverse
 
 import accounts.services
-import cmsportal.identity.services
-import cmsportal.services
-import contacts.services
-import metadata.services
 from cmsportal.identity import services as identity
 from tests.admin_helpers import add_inline_row, changeform_data, inline_prefix
 from tests.factories import (
@@ -42,57 +35,14 @@ from tests.factories import (
     TenantGrantFactory,
     UserFactory,
 )
+from tests.write_guard import guarded
 
-SERVICE_MODULES = (
-    accounts.services,
-    contacts.services,
-    metadata.services,
-    cmsportal.services,
-    cmsportal.identity.services,
-)
-# The admin's own records: its change log, and the session it signs in with.
-ADMIN_TABLES = ("django_admin_log", "django_session")
-WRITES = {"INSERT", "UPDATE", "DELETE", "REPLACE"}
 PASSWORD = "tiger lily ninety nine"  # noqa: S105 (a test user's password)
 
 
-class WriteGuard:
-    """Counts the service calls under way; records each write statement and the service it ran in (or none)."""
-
-    def __init__(self):
-        self.stack: list[str] = []
-        self.writers: set[str] = set()
-        self.strays: list[str] = []
-
-    def spy(self, name, function):
-        @functools.wraps(function)
-        def spied(*args, **kwargs):
-            self.stack.append(name)
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.stack.pop()
-
-        return spied
-
-    def __call__(self, execute, sql, params, many, context):
-        words = sql.lstrip().split(None, 1)
-        if words and words[0].upper() in WRITES and not any(table in sql for table in ADMIN_TABLES):
-            if self.stack:
-                self.writers.add(self.stack[0])
-            else:
-                self.strays.append(sql[:200])
-        return execute(sql, params, many, context)
-
-
 @pytest.fixture
-def guard(monkeypatch):
-    watch = WriteGuard()
-    for module in SERVICE_MODULES:
-        for name, function in list(vars(module).items()):
-            if inspect.isfunction(function) and function.__module__ == module.__name__ and not name.startswith("_"):
-                monkeypatch.setattr(module, name, watch.spy(f"{module.__name__}.{name}", function))
-    with connection.execute_wrapper(watch):
+def guard():
+    with guarded() as watch:
         yield watch
 
 
@@ -289,8 +239,7 @@ def test_every_admin_write_goes_through_a_service(client, world, guard, label, o
     request = _request(world)
     obj = _target(label, world)
     client.force_login(world["root"])
-    guard.writers.clear()
-    guard.strays.clear()  # the sign-in's own (last_login): setting up, not the admin
+    guard.clear()  # the world's and the sign-in's own writes (last_login): setting up, not the admin
     kind, _, rest = operation.partition(":")
 
     if kind == "add":

@@ -329,6 +329,22 @@ def test_demo_user_is_idempotent_and_grants_what_the_demo_needs(capsys, monkeypa
     assert TenantGrant.objects.filter(user=customer).count() == len(grants)
 
 
+def test_demo_user_writes_only_through_the_services(db, capsys):
+    from tests.factories import AccountFactory
+    from tests.write_guard import guarded
+
+    AccountFactory(tenant_id="t-1")
+    AccountFactory(customer=Account.objects.get().customer, tenant_id="t-2")
+    for _ in range(2):  # creating the sign-ins, then bringing them up to date
+        with guarded() as guard:
+            call_command("demo_user")
+        assert not guard.strays, guard.strays
+        assert {"cmsportal.identity.services.user_password_set", "cmsportal.identity.services.user_grant"} <= (
+            guard.writers
+        )
+    assert TenantGrant.objects.filter(user__username="customer").count() == 2
+
+
 def test_demo_user_on_an_empty_database(db, capsys):
     call_command("demo_user")
     assert "no tenants yet" in capsys.readouterr().out
