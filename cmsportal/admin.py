@@ -1,5 +1,11 @@
 """Shared admin machinery: every admin save goes through the services, and a refusal is a message, never a 500.
 
+`ServiceAdmin` writes nothing itself: its save_model and delete_model refuse (ImproperlyConfigured) until a
+subclass calls a service, save_related leaves many-to-many fields to save_model's service and sends every
+inline to save_formset (which refuses a changed inline it is not given a service for), and delete_queryset
+(the bulk "delete selected") runs delete_model for each selected row in the user's view, all or none.
+tests/test_admin_services.py runs every registered admin's writes and checks each ran inside a service.
+
 `ServiceAdmin.changeform_view`, `delete_view` and `changelist_view` (actions, bulk delete) run their
 changes in one transaction; when a service
 refuses (ValidationError, PermissionDenied), `refusal()` turns it into `ServiceRefused`, the whole
@@ -132,7 +138,7 @@ class ServiceAdmin(TenantScoped, admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
     # The writes: a subclass that may add, change or delete calls its services here. The defaults refuse, so an
-    # admin that forgets one fails loudly (and tests/test_admin_services.py) instead of writing past the services.
+    # admin that forgets one fails loudly (as does tests/test_admin_services.py) instead of writing past them.
 
     def save_model(self, request, obj, form, change):
         raise ImproperlyConfigured(f"{type(self).__name__}.save_model must save through a service.")

@@ -1,7 +1,7 @@
 """Every write the admin makes goes through a service, enumerated over the admin site itself.
 
 For every ModelAdmin registered on `admin.site`: add, change and delete, every bulk action it offers, and
-adding and deleting a row of every inline, run as a superuser through the admin's pages. A guard watches
+adding, changing and deleting a row of every inline, run as a superuser through the admin's pages. A guard watches
 every INSERT, UPDATE and DELETE the database is sent: each must run inside a function of one of the services
 modules (tests/write_guard.py), and the operation must write something. The admin's own records (its change
 log, the session) are the only exception. What an admin does not offer (read-only trails, tokens that are
@@ -94,6 +94,7 @@ class Case:
     change: dict = field(default_factory=dict)
     actions: dict = field(default_factory=dict)  # action name: the intermediate form's values
     inline_rows: dict = field(default_factory=dict)  # inline class name: a new row's values
+    inline_changes: dict = field(default_factory=dict)  # inline class name: new values of its first row
 
 
 CASES = {
@@ -118,6 +119,12 @@ CASES = {
             "PhoneNumberInline": {"number": "+1 210 555 0199", "country": "US"},
             "ContactLinkInline": {"account": "@spare", "roles": ["BILLING"]},
         },
+        inline_changes={
+            "AddressInline": {"city": "Austin"},
+            "EmailAddressInline": {"address": "changed@example.com"},
+            "PhoneNumberInline": {"number": "+1 210 555 0111"},
+            "ContactLinkInline": {"roles": ["BILLING", "TECHNICAL"]},
+        },
     ),
     "metadata.metadata": Case(
         "entry", add={"account": "@account", "key": "support:new", "value": "v"}, change={"value": "w"}
@@ -138,6 +145,7 @@ CASES = {
             "AccountLinkInline": {"contact": "@colleague", "roles": ["BILLING"]},
             "MetadataInline": {"key": "support:added", "value": "v"},
         },
+        inline_changes={"AccountLinkInline": {"roles": ["PRIMARY"]}, "MetadataInline": {"value": "platinum"}},
     ),
     "accounts.customer": Case(
         "empty",
@@ -170,6 +178,7 @@ def _operations():
             yield label, f"action:{name}"
         for inline in model_admin.inlines:
             yield label, f"inline:{inline.__name__}:add"
+            yield label, f"inline:{inline.__name__}:change"
             yield label, f"inline:{inline.__name__}:delete"
 
 
@@ -274,13 +283,15 @@ def test_every_admin_write_goes_through_a_service(client, world, guard, label, o
             assert rest == "delete_selected" or rest in case.actions, f"{label}: give its case the action {rest}"
             response = _post_action(client, model, obj, rest, _resolve(case.actions.get(rest, {}), world))
             assert response.status_code == 302, _form_errors(response)
-    else:  # an inline's add or delete
+    else:  # an inline's add, change or delete
         name, _, what = rest.partition(":")
         inline = next(
             inline for inline in model_admin.get_inline_instances(request, obj) if type(inline).__name__ == name
         )
         if what == "add":
             allowed = inline.has_add_permission(request, obj)
+        elif what == "change":
+            allowed = inline.has_change_permission(request, obj)
         else:
             allowed = inline.can_delete and inline.has_delete_permission(request, obj)
         if allowed:
@@ -290,6 +301,10 @@ def test_every_admin_write_goes_through_a_service(client, world, guard, label, o
             if what == "add":
                 assert name in case.inline_rows, f"{label}: give its case a new row of {name}"
                 add_inline_row(data, prefix, **_resolve(case.inline_rows[name], world))
+            elif what == "change":
+                assert name in case.inline_changes, f"{label}: give its case a change of a row of {name}"
+                assert int(data[f"{prefix}-INITIAL_FORMS"]) > 0, f"{label}: the world needs a row of {name}"
+                data.update({f"{prefix}-0-{k}": v for k, v in _resolve(case.inline_changes[name], world).items()})
             else:
                 assert int(data[f"{prefix}-INITIAL_FORMS"]) > 0, f"{label}: the world needs a row of {name}"
                 data[f"{prefix}-0-DELETE"] = "on"
