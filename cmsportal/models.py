@@ -4,21 +4,20 @@ named saved filters of the browse lists. Navigation state, not customer data: ne
 from django.conf import settings
 from django.db import models
 
+from .choices import ListName, RecentKind
+
 __all__ = ["ListName", "RecentView", "SavedFilter"]
 
 
 class RecentView(models.Model):
     """One record (customer, account or contact) a user opened on its detail page, and when they last did.
 
-    At most `cmsportal.pages.RECENT_PER_KIND` rows are kept per user and kind (older ones are deleted as
+    At most `cmsportal.services.RECENT_PER_KIND` rows are kept per user and kind (older ones are deleted as
     new ones come). `object_id` is the record's primary key; a record deleted since, or one the user can
     no longer see, is left out when the list is shown (pages.recently_viewed), never by a foreign key.
     """
 
-    class Kind(models.TextChoices):
-        CUSTOMER = "customer"
-        ACCOUNT = "account"
-        CONTACT = "contact"
+    Kind = RecentKind
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -35,14 +34,6 @@ class RecentView(models.Model):
 
     def __str__(self):
         return f"{self.user_id} viewed {self.kind} {self.object_id} at {self.viewed:%Y-%m-%d %H:%M:%S}"
-
-
-class ListName(models.TextChoices):
-    """The browse lists whose filters can be saved, by the URL name of each list."""
-
-    ACCOUNTS = "accounts:account_list", "Accounts"
-    CUSTOMERS = "accounts:customer_list", "Customers"
-    CONTACTS = "contacts:contact_list", "Contacts"
 
 
 class SavedFilter(models.Model):

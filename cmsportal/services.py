@@ -5,7 +5,8 @@ from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
-from .models import ListName, RecentView, SavedFilter
+from .choices import ListName
+from .models import RecentView, SavedFilter
 
 __all__ = ["MAX_SAVED_FILTERS", "RECENT_PER_KIND", "recent_view_record", "saved_filter_delete", "saved_filter_save"]
 

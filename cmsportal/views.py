@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST, require_safe
 from cmsportal import outage, pages, services
 from cmsportal import search as finder
 
-from .models import ListName, SavedFilter
+from .choices import ListName
+from .models import SavedFilter
 
 
 @login_required
