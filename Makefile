@@ -18,7 +18,7 @@ help:
 	@echo "make test     run the whole test suite (DATABASE_URL selects the database)"
 	@echo "make serve    production server: gunicorn + whitenoise"
 	@echo "make bench    benchmark harness (SCALE=N, BENCH_OUT=folder); needs PostgreSQL"
-	@echo "make lint     ruff check, ruff format --check, makemigrations --check"
+	@echo "make lint     ruff check, ruff format --check, import layers (lint-imports), makemigrations --check"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,7 @@ test: install browser
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 
 format: install
@@ -66,4 +67,4 @@ bench: install
 	$(PY) -m bench --scale $(SCALE) --out $(BENCH_OUT)
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis .import_linter_cache

@@ -35,11 +35,11 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 
-from .codec import record_text
 from .errors import ExchangeError
 from .exporter import export_chunks
 from .importer import import_numbered, import_stream
 from .progress import Progress
+from .records import record_text
 
 __all__ = ["ExchangeError", "encode_record", "export_file", "export_records", "import_file", "import_records"]
 

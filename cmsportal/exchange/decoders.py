@@ -1,11 +1,11 @@
-"""The fast path of `codec.decode`: per-kind decoders compiled from codec's field tables.
+"""The fast path of `records.decode`: per-kind decoders compiled from the field tables (fields.py).
 
-`codec.decode` checks each field through a chain of small functions, which is most of an import's
+`records.decode` checks each field through a chain of small functions, which is most of an import's
 Python time. The decoders here do the same checks as straight-line code generated once, at import
-time, from the same field tables (`codec.*_FIELDS` and the `spec` of each check), and append the
+time, from the same field tables (`fields.*_FIELDS` and the `spec` of each check, checks.py), and append the
 same rows. They only ever accept: anything they are not sure of (a missing or null field, a wrong
 type, an unknown key, a date not in the canonical form, a non-ASCII identifier...) makes them give
-up, before appending anything, and `decode` hands the record to `codec.decode`, which appends the
+up, before appending anything, and `decode` hands the record to `records.decode`, which appends the
 rows or raises the exact error. So a record gives the same rows, or the same error, either way
 (tests/exchange/test_decoders.py compares the two on generated records).
 """
@@ -15,18 +15,36 @@ from datetime import datetime
 from contacts import phones
 from metadata.models import KEY_MAX_LENGTH, KEY_RE
 
-from . import codec
-from .codec import STAGING
+from . import records
+from .checks import BIGINT_MAX, BIGINT_MIN, CANONICAL_DATE
+from .fields import (
+    ACCOUNT_FIELDS,
+    ACTOR_FIELDS,
+    ADDRESS_FIELDS,
+    CONTACT_FIELDS,
+    CONTACT_TAIL_FIELDS,
+    CUSTOMER_FIELDS,
+    EMAIL_FIELDS,
+    HISTORY_FIELDS,
+    LINK_FIELDS,
+    METADATA_FIELDS,
+    NOTIFICATION_FIELDS,
+    PHONE_FIELDS,
+    RCN_FIELDS,
+    ROLE,
+    STATUS_FIELDS,
+)
+from .staging import KINDS, STAGING
 
 __all__ = ["decode"]
 
 
 class _Doubt(Exception):
-    """Not certainly valid: codec.decode decides."""
+    """Not certainly valid: records.decode decides."""
 
 
 def _unicode(value: str) -> bool:
-    """Whether a non-ASCII string is valid Unicode (no lone surrogates), as codec.text requires."""
+    """Whether a non-ASCII string is valid Unicode (no lone surrogates), as checks.text requires."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -42,7 +60,7 @@ class _Source:
             "_Doubt": _Doubt,
             "_unicode": _unicode,
             "_iso": datetime.fromisoformat,
-            "_canonical": codec.CANONICAL_DATE.match,
+            "_canonical": CANONICAL_DATE.match,
             "_key_match": KEY_RE.match,
             "_KEY_MAX": KEY_MAX_LENGTH,
         }
@@ -69,7 +87,7 @@ class _Source:
             tests += [f"'\\x00' in {var}", f"not ({var}.isascii() or _unicode({var}))"]
         elif kind == "account_id":
             (max_length,) = args
-            # ASCII printable: no control character, no DEL; anything else is codec's to judge.
+            # ASCII printable: no control character, no DEL; anything else is records.decode's to judge.
             tests = [
                 f"{var}.__class__ is not str",
                 f"not {var}",
@@ -86,11 +104,11 @@ class _Source:
             (values,) = args
             tests = [f"{var}.__class__ is not str", f"{var} not in {self.constant(values)}"]
         elif kind == "bigint":
-            tests = [f"{var}.__class__ is not int", f"not {codec._BIGINT_MIN} <= {var} <= {codec._BIGINT_MAX}"]
+            tests = [f"{var}.__class__ is not int", f"not {BIGINT_MIN} <= {var} <= {BIGINT_MAX}"]
         elif kind == "boolean":
             tests = [f"({var} is not True and {var} is not False)"]
         elif kind == "date":
-            # Canonical dates only (kept as text, as codec.date keeps them); the rest go to codec.
+            # Canonical dates only (kept as text, as checks.date keeps them); the rest go to records.decode.
             tests = [f"{var}.__class__ is not str", f"not _canonical({var})"]
         elif kind == "metadata_key":
             tests = [
@@ -104,7 +122,7 @@ class _Source:
             raise ValueError(f"no fast check for {kind!r}")
         self.emit(indent, f"if {' or '.join(tests)}:", "    raise _Doubt")
         if kind == "date":
-            self.emit(indent, f"_iso({var})")  # ValueError for an impossible date: codec's to report
+            self.emit(indent, f"_iso({var})")  # ValueError for an impossible date: records.decode's to report
 
     def fields(self, indent: int, body: str, fields, prefix: str, *, extra: str = "0") -> list[str]:
         """Lines checking `body`'s flat `fields`; returns the value variables (in order).
@@ -149,11 +167,11 @@ def _flat_decoder(src: _Source, name: str, table: str, fields) -> None:
 def _history_decoder(src: _Source) -> None:
     src.emit(0, "def history(line, body, buffers):")
     src.emit(1, "u = body.get('updatedBy')", "d = body.get('destinationUpdatedBy')")
-    values = src.fields(1, "body", codec.HISTORY_FIELDS, "v", extra="(u is not None) + (d is not None)")
+    values = src.fields(1, "body", HISTORY_FIELDS, "v", extra="(u is not None) + (d is not None)")
     for actor in ("u", "d"):
         src.emit(1, f"if {actor} is None:", f"    {actor}0 = {actor}1 = None", "else:")
         src.emit(2, f"if {actor}.__class__ is not dict or not {actor}:", "    raise _Doubt")
-        src.fields(2, actor, codec.ACTOR_FIELDS, actor)
+        src.fields(2, actor, ACTOR_FIELDS, actor)
     src.emit(1, f"buffers['history'].append((line, {', '.join(values)}, u0, u1, d0, d1))", "")
 
 
@@ -167,12 +185,12 @@ def _contact_decoder(src: _Source) -> None:
     for outer, _ in wrapped:
         e(1, f"{outer} = body.get({outer!r})")
     present = " + ".join(f"({outer} is not None)" for outer, _ in wrapped)
-    head = src.fields(1, "body", codec.CONTACT_FIELDS + codec.CONTACT_TAIL_FIELDS, "v", extra=f"2 + {present}")
-    tail = head[len(codec.CONTACT_FIELDS) :]
-    head = head[: len(codec.CONTACT_FIELDS)]
-    flags = src.fields(1, "prefs", codec.NOTIFICATION_FIELDS, "f")
+    head = src.fields(1, "body", CONTACT_FIELDS + CONTACT_TAIL_FIELDS, "v", extra=f"2 + {present}")
+    tail = head[len(CONTACT_FIELDS) :]
+    head = head[: len(CONTACT_FIELDS)]
+    flags = src.fields(1, "prefs", NOTIFICATION_FIELDS, "f")
     e(1, f"number = {head[0]}", "pos = 0")
-    children = (("address", codec.ADDRESS_FIELDS), ("email", codec.EMAIL_FIELDS), ("phone", codec.PHONE_FIELDS))
+    children = (("address", ADDRESS_FIELDS), ("email", EMAIL_FIELDS), ("phone", PHONE_FIELDS))
     for (outer, inner), (table, fields) in zip(wrapped, children, strict=True):
         e(1, f"{table}_rows = []")
         e(1, f"if {outer} is not None:")
@@ -182,7 +200,7 @@ def _contact_decoder(src: _Source) -> None:
         e(2, "for item in items:")
         e(3, "if item.__class__ is not dict:", "    raise _Doubt")
         values = src.fields(3, "item", fields, "x")
-        if table == "phone":  # the search key, as codec computes it (number and country come first)
+        if table == "phone":  # the search key, as records.decode computes it (number and country come first)
             values = [*values, f"{src.constant(phones.search_key)}({values[0]}, {values[1]})"]
         e(3, "pos += 1", f"{table}_rows.append((line, pos, number, {', '.join(values)}))")
     e(1, "link_rows = []", "role_rows = []", "seen = set()")
@@ -190,11 +208,11 @@ def _contact_decoder(src: _Source) -> None:
     e(2, "if item.__class__ is not dict:", "    raise _Doubt")
     e(2, "roles = item.get('roles')")
     e(2, "if roles.__class__ is not list:", "    raise _Doubt")
-    link = src.fields(2, "item", codec.LINK_FIELDS, "a", extra="1")
+    link = src.fields(2, "item", LINK_FIELDS, "a", extra="1")
     e(2, f"account = ({', '.join(link)})")
     e(2, "if account in seen:", "    raise _Doubt", "seen.add(account)")
     e(2, "pos += 1", f"link_rows.append((line, pos, number, {', '.join(link)}))")
-    e(2, f"if len(set(roles)) != len(roles) or not {src.constant(frozenset(codec._role.spec[1]))}.issuperset(roles):")
+    e(2, f"if len(set(roles)) != len(roles) or not {src.constant(frozenset(ROLE.spec[1]))}.issuperset(roles):")
     e(3, "raise _Doubt")
     e(2, "for role in roles:")
     e(3, "if role.__class__ is not str:", "    raise _Doubt")
@@ -207,15 +225,15 @@ def _contact_decoder(src: _Source) -> None:
 
 def _build() -> dict:
     src = _Source()
-    _flat_decoder(src, "customer", "customer", codec.CUSTOMER_FIELDS)
-    _flat_decoder(src, "account", "account", codec.ACCOUNT_FIELDS)
-    _flat_decoder(src, "metadata", "metadata", codec.METADATA_FIELDS)
-    _flat_decoder(src, "status", "status", codec.STATUS_FIELDS)
-    _flat_decoder(src, "rcn_change", "rcn", codec.RCN_FIELDS)
+    _flat_decoder(src, "customer", "customer", CUSTOMER_FIELDS)
+    _flat_decoder(src, "account", "account", ACCOUNT_FIELDS)
+    _flat_decoder(src, "metadata", "metadata", METADATA_FIELDS)
+    _flat_decoder(src, "status", "status", STATUS_FIELDS)
+    _flat_decoder(src, "rcn_change", "rcn", RCN_FIELDS)
     _history_decoder(src)
     _contact_decoder(src)
     namespace = src.compile()
-    # Namespaces are few: codec.decode does them.
+    # Namespaces are few: records.decode does them.
     return {
         "customer": namespace["customer"],
         "customerAccount": namespace["account"],
@@ -228,13 +246,13 @@ def _build() -> dict:
 
 
 _FAST = _build()
-assert set(_FAST) <= set(codec.KINDS) and all(table in STAGING for table in ("customer", "rcn"))
+assert set(_FAST) <= set(KINDS) and all(table in STAGING for table in ("customer", "rcn"))
 
 
 def decode(line: int, record, buffers) -> str:
-    """`codec.decode`, faster: validate one record, append its staging rows to `buffers`, return its kind.
+    """`records.decode`, faster: validate one record, append its staging rows to `buffers`, return its kind.
 
-    Raises Invalid (without the line number), exactly as codec.decode does.
+    Raises Invalid (without the line number), exactly as records.decode does.
     """
     if record.__class__ is dict and len(record) == 1:
         for kind, body in record.items():
@@ -243,7 +261,7 @@ def decode(line: int, record, buffers) -> str:
                 try:
                     fast(line, body, buffers)
                 except (_Doubt, TypeError, ValueError):
-                    pass  # codec.decode decides, and appends or raises
+                    pass  # records.decode decides, and appends or raises
                 else:
                     return kind
-    return codec.decode(line, record, buffers)
+    return records.decode(line, record, buffers)

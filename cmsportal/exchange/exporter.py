@@ -23,8 +23,8 @@ database:
   batch (through shared buffers too small to keep them), twice the database time of one hash join
   and sort per table.
 
-Rows are read with plain SQL as tuples and written by codec's `*_line` encoders (orjson), without
-model instances or the JSON module: building objects for the representation functions and encoding
+Rows are read with plain SQL as tuples and written by the `*_line` encoders of encoders.py (orjson),
+without model instances or the JSON module: building objects for the representation functions and encoding
 their dicts cost several times everything else. On PostgreSQL the database writes the dates as text
 (`to_char`: UTC, milliseconds truncated, the form `format_date` gives for years 1000-9999);
 elsewhere they are read as datetimes and formatted by `format_date`.
@@ -49,7 +49,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from accounts.models import AccountType
 from cmsportal.dates import format_date
 
-from . import codec
+from . import encoders
 
 BATCH = 5_000  # customers, namespaces, accounts or contacts per batch
 RANGE = 2_000  # accounts per range, for their metadata and history
@@ -138,7 +138,7 @@ def _chunk(rows: list[tuple], line) -> tuple[int, bytearray]:
 
 def _customers(db: _Reader) -> Iterator[Batch]:
     for rows in db.keyset("SELECT rcn, name FROM accounts_customer", ["implicit = %s"], [False], "rcn", 0):
-        yield _chunk, (rows, codec.customer_line)
+        yield _chunk, (rows, encoders.customer_line)
 
 
 def _namespace_chunk(rows, groups) -> tuple[int, bytearray]:
@@ -147,7 +147,7 @@ def _namespace_chunk(rows, groups) -> tuple[int, bytearray]:
         by_namespace[kind][namespace_id].append(name)
     chunk = bytearray()
     for row in rows:
-        chunk += codec.namespace_line(row[1:], by_namespace["r"][row[0]], by_namespace["w"][row[0]])
+        chunk += encoders.namespace_line(row[1:], by_namespace["r"][row[0]], by_namespace["w"][row[0]])
     return len(rows), chunk
 
 
@@ -175,7 +175,7 @@ def _accounts(db: _Reader) -> Iterator[Batch]:
     )
     for account_type in sorted(AccountType.values):
         for rows in db.keyset(sql, ["a.type = %s"], [account_type], "a.account_id", 0):
-            yield _chunk, (rows, codec.account_line)
+            yield _chunk, (rows, encoders.account_line)
 
 
 def _account_batches(db: _Reader) -> Iterator[tuple[str, list[tuple], str, list]]:
@@ -216,14 +216,14 @@ def _metadata(db: _Reader) -> Iterator[Batch]:
         f"t.key, t.value, t.created_by, {db.date('t.created_date')},"
         f" t.last_updated_by, {db.date('t.last_updated_date')}"
     )
-    return _per_account(db, "metadata_metadata", select, "t.key", codec.metadata_line)
+    return _per_account(db, "metadata_metadata", select, "t.key", encoders.metadata_line)
 
 
 def _status_changes(db: _Reader) -> Iterator[Batch]:
     select = (
         f"{db.date('t.date')}, t.status, t.username, t.usertype, t.collections_status, t.access_policy, t.fraud_status"
     )
-    return _per_account(db, "accounts_statuschange", select, "t.date, t.id", codec.status_change_line)
+    return _per_account(db, "accounts_statuschange", select, "t.date, t.id", encoders.status_change_line)
 
 
 def _account_history(db: _Reader) -> Iterator[Batch]:
@@ -232,13 +232,13 @@ def _account_history(db: _Reader) -> Iterator[Batch]:
         " t.updated_by_username, t.updated_by_type, t.destination_updated_by_username, t.destination_updated_by_type"
     )
     return _per_account(
-        db, "accounts_accounthistory", select, "t.updated_date ASC NULLS LAST, t.id", codec.account_history_line
+        db, "accounts_accounthistory", select, "t.updated_date ASC NULLS LAST, t.id", encoders.account_history_line
     )
 
 
 def _rcn_changes(db: _Reader) -> Iterator[Batch]:
     select = f"t.change_type, t.username, t.rcn, {db.date('t.date')}"
-    return _per_account(db, "accounts_rcnchange", select, "t.date ASC NULLS LAST, t.id", codec.rcn_change_line)
+    return _per_account(db, "accounts_rcnchange", select, "t.date ASC NULLS LAST, t.id", encoders.rcn_change_line)
 
 
 class _Stream:
@@ -285,23 +285,23 @@ def _grouped(rows: list[tuple], build) -> dict:
 
 
 def _contact_chunk(contacts, addresses, emails, phones, links) -> tuple[int, bytearray]:
-    addresses = _grouped(addresses, codec.address_object)
-    emails = _grouped(emails, codec.email_address_object)
-    phones = _grouped(phones, codec.phone_number_object)
+    addresses = _grouped(addresses, encoders.address_object)
+    emails = _grouped(emails, encoders.email_address_object)
+    phones = _grouped(phones, encoders.phone_number_object)
     # One row per role of each link (one with a NULL role for a link without roles), link by link.
     accounts = defaultdict(list)
     link = None
     for contact_id, link_id, account_type, account_id, role in links:
         if link_id != link:
             link, roles = link_id, []
-            accounts[contact_id].append(codec.contact_account_object(account_type, account_id, roles))
+            accounts[contact_id].append(encoders.contact_account_object(account_type, account_id, roles))
         if role is not None:
             roles.append(role)
     empty = []
     chunk = bytearray()
     for row in contacts:
         contact_id = row[0]
-        chunk += codec.contact_line(
+        chunk += encoders.contact_line(
             row[1:],
             addresses.get(contact_id, empty),
             emails.get(contact_id, empty),

@@ -1,9 +1,9 @@
-# SQL here is assembled from model table names and codec.STAGING column names only; every value
+# SQL here is assembled from model table names and staging.STAGING column names only; every value
 # read from a file travels as a COPY row or a query parameter.
 # ruff: noqa: S608
 """Import: records -> staging tables -> set-based upserts, in one transaction.
 
-Every record is validated as it is read (decoders.decode, the compiled form of codec.decode) and
+Every record is validated as it is read (decoders.decode, the compiled form of records.decode) and
 its rows go into temporary staging tables: on PostgreSQL with COPY, on SQLite with executemany. On
 PostgreSQL a file is read by worker processes (parallel.py), which parse, validate and write the COPY
 text on every core. Nothing touches the real tables until the whole file is read, so references may
@@ -39,10 +39,11 @@ from contacts.models import AccountContact, AccountContactRole, Address, Contact
 from metadata.models import Metadata, Namespace
 
 from . import parallel
-from .codec import KINDS, STAGING, Invalid
+from .checks import Invalid
 from .decoders import decode
 from .errors import ExchangeError
 from .progress import Progress
+from .staging import KINDS, STAGING
 
 # Rows per staging table held in Python before they are written (one COPY / executemany each), or
 # bytes of COPY text (parallel reading).
@@ -154,7 +155,7 @@ TYPES = {
 
 
 class Staging:
-    """Temporary tables named cms_x_<table> (codec.STAGING), filled in chunks."""
+    """Temporary tables named cms_x_<table> (staging.STAGING), filled in chunks."""
 
     def __init__(self, conn):
         self.conn = conn
@@ -261,7 +262,7 @@ class InsertStaging(Staging):
         dates = self.dates[name]
         if dates:
             # Dates stored exactly as the ORM stores them, so that equality and ordering agree. A date
-            # in the canonical form arrives as its text (codec.date).
+            # in the canonical form arrives as its text (checks.date).
             adapt = self.adapt
             parse = datetime.fromisoformat
             converted = []

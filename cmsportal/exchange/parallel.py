@@ -24,9 +24,10 @@ from concurrent.futures.process import BrokenProcessPool
 
 import orjson
 
-from .codec import STAGING, Invalid
+from .checks import Invalid
 from .decoders import decode
 from .errors import ExchangeError
+from .staging import STAGING
 
 BLOCK = 1 << 20  # bytes of lines per block handed to a worker
 MAX_WORKERS = 4
@@ -96,7 +97,7 @@ def _formatter(columns):
         elif kind == "bool":
             fields.append(f"{{N if {v} is None else T if {v} else F}}")
         elif kind == "date":
-            # Canonical dates arrive as their text (codec.date); the others as aware datetimes.
+            # Canonical dates arrive as their text (checks.date); the others as aware datetimes.
             fields.append(f"{{N if {v} is None else {v} if {v}.__class__ is str else {v}.isoformat()}}")
         else:
             raise ValueError(f"no COPY format for {kind!r}")

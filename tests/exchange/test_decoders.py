@@ -1,4 +1,4 @@
-"""The compiled decoders (decoders.decode) give exactly what codec.decode gives: the same rows or the same error."""
+"""The compiled decoders (decoders.decode) give exactly what records.decode gives: the same rows or the same error."""
 
 import copy
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cmsportal.exchange import codec, decoders
+from cmsportal.exchange import checks, decoders, records, staging
 
 from .examples import example_records
 from .test_import import GOOD
@@ -14,30 +14,30 @@ from .test_round_trip import exchange_files
 
 
 def outcome(decode, record):
-    buffers = {name: [] for name in codec.STAGING}
+    buffers = {name: [] for name in staging.STAGING}
     try:
         kind = decode(7, copy.deepcopy(record), buffers)
-    except codec.Invalid as exc:
+    except checks.Invalid as exc:
         return ("error", str(exc))
     return ("ok", kind, buffers)
 
 
 def test_valid_records_take_the_fast_path(monkeypatch):
-    """Every kind but namespace is decoded without codec.decode, else the comparisons below prove little."""
-    records = [r for r in [*GOOD, *example_records()] if "namespace" not in r]
-    expected = [outcome(codec.decode, record) for record in records]
+    """Every kind but namespace is decoded without records.decode, else the comparisons below prove little."""
+    samples = [r for r in [*GOOD, *example_records()] if "namespace" not in r]
+    expected = [outcome(records.decode, record) for record in samples]
 
     def refuse(*args):
-        raise AssertionError("codec.decode was called")
+        raise AssertionError("records.decode was called")
 
-    monkeypatch.setattr(codec, "decode", refuse)
-    assert [outcome(decoders.decode, record) for record in records] == expected
-    assert {next(iter(r)) for r in records} == set(codec.KINDS) - {"namespace"}
+    monkeypatch.setattr(records, "decode", refuse)
+    assert [outcome(decoders.decode, record) for record in samples] == expected
+    assert {next(iter(r)) for r in samples} == set(staging.KINDS) - {"namespace"}
 
 
 def test_canonical_dates_stay_text_and_others_become_datetimes():
     account = {"customerAccount": {"id": "1", "type": "CLOUD", "rcn": "RCN-123-456-789"}}
-    for decode in (codec.decode, decoders.decode):
+    for decode in (records.decode, decoders.decode):
         canonical = copy.deepcopy(account)
         canonical["customerAccount"]["createdDate"] = "2015-04-21T18:00:00.123Z"
         other = copy.deepcopy(account)
@@ -132,11 +132,11 @@ def single_changes(record):
 
 
 def test_every_single_change_to_a_valid_record_is_judged_alike():
-    records = [*GOOD, *example_records()]
+    samples = [*GOOD, *example_records()]
     compared = 0
-    for record in records:
+    for record in samples:
         for changed in single_changes(record):
-            assert outcome(decoders.decode, changed) == outcome(codec.decode, changed), changed
+            assert outcome(decoders.decode, changed) == outcome(records.decode, changed), changed
             compared += 1
     assert compared > 10_000
 
@@ -144,8 +144,8 @@ def test_every_single_change_to_a_valid_record_is_judged_alike():
 @st.composite
 def mutated(draw):
     """A valid record with one value somewhere in it replaced, removed or added."""
-    records = draw(exchange_files()) + GOOD
-    record = copy.deepcopy(draw(st.sampled_from(records)))
+    samples = draw(exchange_files()) + GOOD
+    record = copy.deepcopy(draw(st.sampled_from(samples)))
     target = next(iter(record.values()))
     # Walk down into nested objects and lists now and then.
     for _ in range(draw(st.integers(0, 3))):
@@ -170,17 +170,17 @@ def mutated(draw):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_fast_and_reference_decoders_agree(record):
-    assert outcome(decoders.decode, record) == outcome(codec.decode, record)
+    assert outcome(decoders.decode, record) == outcome(records.decode, record)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(exchange_files())
-def test_fast_and_reference_decoders_agree_on_valid_files(records):
-    for record in records:
-        assert outcome(decoders.decode, record) == outcome(codec.decode, record)
+def test_fast_and_reference_decoders_agree_on_valid_files(samples):
+    for record in samples:
+        assert outcome(decoders.decode, record) == outcome(records.decode, record)
 
 
 @pytest.mark.parametrize("record", [["x"], {}, {"a": 1, "b": 2}, {"account": {}}, {"customer": "RCN"}, 5])
 def test_malformed_records_get_the_reference_errors(record):
-    assert outcome(decoders.decode, record) == outcome(codec.decode, record)
+    assert outcome(decoders.decode, record) == outcome(records.decode, record)
     assert outcome(decoders.decode, record)[0] == "error"

@@ -1,4 +1,4 @@
-"""The export writes, byte for byte, the records the API representations give (codec's `*_record`
+"""The export writes, byte for byte, the records the API representations give (records.py's `*_record`
 functions through `record_text`), whatever the data; and its reading thread stops cleanly."""
 
 import threading
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from accounts.choices import AccountType
 from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange, chronological
 from cmsportal.dates import format_date
-from cmsportal.exchange import codec, encode_record, export_records, exporter
+from cmsportal.exchange import encode_record, encoders, export_records, exporter, records
 from contacts.models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber
 from metadata.models import Metadata, Namespace
 from tests.factories import (
@@ -43,17 +43,17 @@ AWKWARD = '"q" \\ / \x01\x08\t\n\x0c\r\x1f\x7f é 中 😀 \u2028\u2029 \x85'
 
 def reference_lines() -> list[str]:
     """The export as the representation functions write it: model instances through the ORM, in the
-    canonical order (exporter's docstring), each record through codec's `*_record` and `record_text`."""
+    canonical order (exporter's docstring), each record through records.py's `*_record` and `record_text`."""
     lines = [
-        codec.record_text(codec.customer_record(customer))
+        records.record_text(records.customer_record(customer))
         for customer in Customer.objects.filter(implicit=False).order_by("rcn")
     ]
     for namespace in Namespace.objects.order_by("name"):
         readers = Namespace.readers.through.objects.filter(namespace=namespace).order_by("id")
         writers = Namespace.writers.through.objects.filter(namespace=namespace).order_by("id")
         lines.append(
-            codec.record_text(
-                codec.namespace_record(namespace, [r.group.name for r in readers], [w.group.name for w in writers])
+            records.record_text(
+                records.namespace_record(namespace, [r.group.name for r in readers], [w.group.name for w in writers])
             )
         )
     accounts = [
@@ -61,7 +61,7 @@ def reference_lines() -> list[str]:
         for account_type in sorted(AccountType.values)
         for account in Account.objects.filter(type=account_type).select_related("customer").order_by("account_id")
     ]
-    lines += [codec.record_text(codec.account_record(account)) for account in accounts]
+    lines += [records.record_text(records.account_record(account)) for account in accounts]
     contacts = (
         Contact.objects.select_related("customer")
         .prefetch_related(
@@ -78,17 +78,17 @@ def reference_lines() -> list[str]:
         .order_by("contact_number")
     )
     for contact in contacts:
-        lines.append(codec.record_text(codec.contact_record(contact, contact.account_links.all())))
+        lines.append(records.record_text(records.contact_record(contact, contact.account_links.all())))
     trails = (
-        (Metadata, ("key",), codec.metadata_record),
-        (StatusChange, ("date", "id"), codec.status_change_record),
-        (AccountHistory, chronological("updated_date")[0], codec.account_history_record),  # undated last
-        (RCNChange, chronological("date")[0], codec.rcn_change_record),
+        (Metadata, ("key",), records.metadata_record),
+        (StatusChange, ("date", "id"), records.status_change_record),
+        (AccountHistory, chronological("updated_date")[0], records.account_history_record),  # undated last
+        (RCNChange, chronological("date")[0], records.rcn_change_record),
     )
     for model, order, record in trails:
         for account in accounts:
             lines += [
-                codec.record_text(record(account, row))
+                records.record_text(record(account, row))
                 for row in model.objects.filter(account=account).order_by(*order)
             ]
     return lines
@@ -203,10 +203,10 @@ def test_metadata_line(account_id, key, value, created_by, created, updated_by, 
         last_updated_date=updated,
     )
     account = SimpleNamespace(type="CLOUD", account_id=account_id)
-    line = codec.metadata_line(
+    line = encoders.metadata_line(
         "CLOUD", account_id, (key, value, created_by, _text(created), updated_by, _text(updated))
     )
-    assert line == (codec.record_text(codec.metadata_record(account, metadata)) + "\n").encode()
+    assert line == (records.record_text(records.metadata_record(account, metadata)) + "\n").encode()
 
 
 @given(
@@ -256,7 +256,7 @@ def test_account_line(texts, number, parent):
         updated_by,
         _text(updated),
     )
-    assert codec.account_line(row) == (codec.record_text(codec.account_record(account)) + "\n").encode()
+    assert encoders.account_line(row) == (records.record_text(records.account_record(account)) + "\n").encode()
 
 
 @given(st.tuples(TEXT, TEXT, DATE, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT), st.sampled_from(["NEW", "MERGE"]))
@@ -276,11 +276,11 @@ def test_history_and_rcn_change_lines(values, change_type):
         destination_updated_by_type=destination_type,
     )
     row = (change_type, rcn, _text(date), status, collections, nickname, user, user_type, destination, destination_type)
-    expected = codec.record_text(codec.account_history_record(account, history)) + "\n"
-    assert codec.account_history_line("CLOUD", "1", row) == expected.encode()
+    expected = records.record_text(records.account_history_record(account, history)) + "\n"
+    assert encoders.account_history_line("CLOUD", "1", row) == expected.encode()
     rcn_change = SimpleNamespace(change_type=change_type, username=username, rcn=rcn, date=date)
-    expected = codec.record_text(codec.rcn_change_record(account, rcn_change)) + "\n"
-    assert codec.rcn_change_line("CLOUD", "1", (change_type, username, rcn, _text(date))) == expected.encode()
+    expected = records.record_text(records.rcn_change_record(account, rcn_change)) + "\n"
+    assert encoders.rcn_change_line("CLOUD", "1", (change_type, username, rcn, _text(date))) == expected.encode()
 
 
 def test_dates_are_formatted_by_the_database_as_format_date_does(db):

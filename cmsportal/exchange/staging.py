@@ -1,0 +1,163 @@
+"""Record kinds and staging tables of an import.
+
+`KINDS`: the record kinds of the exchange format (docs/EXCHANGE.md), in the order an export writes
+them. `STAGING`: the staging tables an import fills, one per table of rows a record decodes to
+(records.decode and decoders.decode append to one buffer per table; the importer copies the buffers
+into temporary tables named cms_x_<table>, the parallel reader ships them between processes).
+"""
+
+__all__ = ["KINDS", "STAGING"]
+
+KINDS = (
+    "customer",
+    "namespace",
+    "customerAccount",
+    "contact",
+    "metadata",
+    "statusChange",
+    "customerAccountHistory",
+    "accountRCNChange",
+)
+
+# Staging tables: name -> [(column, type)]. Types: text, bigint, bool, date. Every table starts
+# with `line`, the record's line number, which orders appended rows and names the line in errors.
+STAGING = {
+    "customer": [("line", "bigint"), ("rcn", "text"), ("name", "text")],
+    "namespace": [("line", "bigint"), ("name", "text"), ("access", "text")],
+    # kind: "r" reader, "w" writer
+    "ns_group": [
+        ("line", "bigint"),
+        ("pos", "bigint"),
+        ("namespace", "text"),
+        ("kind", "text"),
+        ("group_name", "text"),
+    ],
+    "account": [
+        ("line", "bigint"),
+        ("type", "text"),
+        ("account_id", "text"),
+        ("number", "bigint"),
+        ("rcn", "text"),
+        ("name", "text"),
+        ("nickname", "text"),
+        ("status", "text"),
+        ("tenant_id", "text"),
+        ("domain", "text"),
+        ("service_level", "text"),
+        ("collections_status", "text"),
+        ("access_policy", "text"),
+        ("parent_account_number", "bigint"),
+        ("created_by", "text"),
+        ("created_date", "date"),
+        ("last_updated_by", "text"),
+        ("last_updated_date", "date"),
+    ],
+    "contact": [
+        ("line", "bigint"),
+        ("contact_number", "text"),
+        ("rcn", "text"),
+        ("first_name", "text"),
+        ("last_name", "text"),
+        ("title", "text"),
+        ("suffix", "text"),
+        ("username", "text"),
+        ("do_not_fax", "bool"),
+        ("do_not_call", "bool"),
+        ("do_not_email", "bool"),
+        ("do_not_mail", "bool"),
+        ("do_not_survey", "bool"),
+        ("last_updated_by", "text"),
+        ("last_updated_date", "date"),
+    ],
+    "address": [
+        ("line", "bigint"),
+        ("pos", "bigint"),
+        ("contact_number", "text"),
+        ("street", "text"),
+        ("city", "text"),
+        ("state", "text"),
+        ("zipcode", "text"),
+        ("country", "text"),
+        ("is_primary", "bool"),
+    ],
+    "email": [
+        ("line", "bigint"),
+        ("pos", "bigint"),
+        ("contact_number", "text"),
+        ("address", "text"),
+        ("is_primary", "bool"),
+    ],
+    "phone": [
+        ("line", "bigint"),
+        ("pos", "bigint"),
+        ("contact_number", "text"),
+        ("number", "text"),
+        ("country", "text"),
+        ("mask", "text"),
+        ("sms_verify", "bool"),
+        ("is_primary", "bool"),
+        ("normalized", "text"),  # contacts.phones.search_key(number, country), computed here
+    ],
+    "link": [
+        ("line", "bigint"),
+        ("pos", "bigint"),
+        ("contact_number", "text"),
+        ("type", "text"),
+        ("account_id", "text"),
+    ],
+    "role": [
+        ("line", "bigint"),
+        ("pos", "bigint"),
+        ("contact_number", "text"),
+        ("type", "text"),
+        ("account_id", "text"),
+        ("role", "text"),
+    ],
+    "metadata": [
+        ("line", "bigint"),
+        ("type", "text"),
+        ("account_id", "text"),
+        ("key", "text"),
+        ("value", "text"),
+        ("created_by", "text"),
+        ("created_date", "date"),
+        ("last_updated_by", "text"),
+        ("last_updated_date", "date"),
+    ],
+    "status": [
+        ("line", "bigint"),
+        ("type", "text"),
+        ("account_id", "text"),
+        ("date", "date"),
+        ("status", "text"),
+        ("username", "text"),
+        ("usertype", "text"),
+        ("collections_status", "text"),
+        ("access_policy", "text"),
+        ("fraud_status", "text"),
+    ],
+    "history": [
+        ("line", "bigint"),
+        ("type", "text"),
+        ("account_id", "text"),
+        ("change_type", "text"),
+        ("rcn", "text"),
+        ("updated_date", "date"),
+        ("account_status", "text"),
+        ("collections_status", "text"),
+        ("nickname", "text"),
+        ("updated_by_username", "text"),
+        ("updated_by_type", "text"),
+        ("destination_updated_by_username", "text"),
+        ("destination_updated_by_type", "text"),
+    ],
+    "rcn": [
+        ("line", "bigint"),
+        ("type", "text"),
+        ("account_id", "text"),
+        ("change_type", "text"),
+        ("username", "text"),
+        ("rcn", "text"),
+        ("date", "date"),
+    ],
+}
