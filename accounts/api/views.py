@@ -14,16 +14,16 @@ from cmsportal.api import conditional, schema
 from cmsportal.api.filtering import apply_filterset
 from cmsportal.api.pagination import AccountPagination, OffsetPagination
 from cmsportal.api.views import CMSView
-from cmsportal.exchange.representations import (
+from cmsportal.identity.access import visible_account, visible_accounts
+
+from ..filtersets import AccountFilterSet, list_key_columns
+from ..models import Account, AccountChangeType, AccountType
+from ..representations import (
     account_history_to_dict,
     account_to_dict,
     rcn_change_to_dict,
     status_change_to_dict,
 )
-from cmsportal.identity.access import visible_account, visible_accounts
-
-from ..filtersets import AccountFilterSet, list_key_columns
-from ..models import Account, AccountChangeType, AccountType
 from ..services import account_version
 from . import serializers as s
 

@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from accounts.api.views import AccountResourceMixin
 from cmsportal.api import conditional, schema
 from cmsportal.api.views import CMSView
-from cmsportal.exchange.representations import metadata_detail_to_dict
 from cmsportal.identity.access import actor_for
 
 from ..models import Metadata, namespace_of
+from ..representations import metadata_detail_to_dict
 from ..services import can_read_namespace, metadata_delete, metadata_set, metadata_version, readable_metadata
 from . import serializers as s
 
