@@ -180,6 +180,8 @@ class Resource:
             raise ValueError(f"{self.name}: CSV columns {sorted(unknown)} are not declared keys")
         if not self.component:
             object.__setattr__(self, "component", self.name[0].upper() + self.name[1:])
+        if self.model is not None:
+            _BY_MODEL.setdefault(self.model, self)
 
     def __repr__(self):
         return f"<Resource {self.name}>"
@@ -195,15 +197,20 @@ class Resource:
         """The fields given as arguments of the representation function, in order."""
         return tuple(f for f in self.fields if f.arg)
 
-    def attributes(self, prefix: str = "") -> list[str]:
-        """Every attribute path read from the object (nested objects' included, with their prefix)."""
+    def leaves(self, prefix: str = "") -> list[tuple[Field, str]]:
+        """(field, attribute path) of every field read from the object itself, nested objects' fields
+        included with their prefix; lists of objects by their relation, arguments by their `attr`."""
         out = []
         for f in self.fields:
             if f.type == OBJECT:
-                out += f.resource.attributes(prefix + f.prefix)
+                out += f.resource.leaves(prefix + f.prefix)
             elif f.attr:
-                out.append(prefix + f.attr)
+                out.append((f, prefix + f.attr))
         return out
+
+    def attributes(self) -> list[str]:
+        """Every attribute path read from the object."""
+        return [path for _, path in self.leaves()]
 
     # -- the representation ---------------------------------------------------------------------
 
@@ -255,12 +262,13 @@ class Resource:
 
     def snapshot(self, obj) -> dict:
         """The representation of `obj` as the change log keeps it: arguments loaded from the object
-        (`attr`/`item_attr` of `arg` fields; those without are left out). May query, unlike `to_dict`."""
+        (`attr`/`item_attr` of `arg` fields; those without are left out), sorted, so that a snapshot
+        does not depend on the order the database returns them in. May query, unlike `to_dict`."""
         kwargs = {}
         for f in self.args:
             if f.attr:
                 related = _read(obj, f.attr).all()
-                kwargs[f.arg] = [_read(item, f.item_attr) if f.item_attr else str(item) for item in related]
+                kwargs[f.arg] = sorted(_read(item, f.item_attr) if f.item_attr else str(item) for item in related)
         return self.to_dict(obj, **kwargs)
 
     # -- CSV ----------------------------------------------------------------------------------------
@@ -296,6 +304,23 @@ class Resource:
                 raise ValueError(f"{self.name}.{key} cannot be a CSV column")
             readers.append(cell)
         return lambda obj: [cell(obj) for cell in readers]
+
+
+_BY_MODEL: dict[type, Resource] = {}
+
+
+def declaration_of(model) -> Resource:
+    """The resource declared for `model` (the apps' `representations` modules are loaded on first use)."""
+    if model not in _BY_MODEL:
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("representations")
+    return _BY_MODEL[model]
+
+
+def snapshot(obj) -> dict:
+    """The declared representation of a model instance, as the change log keeps it (`Resource.snapshot`)."""
+    return declaration_of(type(obj)).snapshot(obj)
 
 
 def _read(obj, path: str):

@@ -14,6 +14,7 @@ from . import services
 from .filtersets import ContactFilterSet
 from .forms import ADDRESSES, EMAILS, PHONES, ContactEditForm
 from .models import AccountContact, AccountContactRole, Role
+from .representations import CONTACT
 
 # Accounts offered for roles on the edit page; a contact of a larger customer keeps its roles on the rest as they are.
 ROLE_ACCOUNTS_SHOWN = 100
@@ -25,7 +26,6 @@ CONTACT_SORTS = {
     ),
     "username": pages.SortKey("Username", ("username", "contact_number"), frozenset({"username"})),
 }
-CONTACT_CSV_HEADER = ["contactNumber", "rcn", "firstName", "lastName", "username", "emailAddresses", "phoneNumbers"]
 
 
 def _contact_filter(request):
@@ -62,16 +62,8 @@ def contact_export(request):
         filterset=_contact_filter(request),
         sort_keys=CONTACT_SORTS,
         filename="contacts.csv",
-        header=CONTACT_CSV_HEADER,
-        row_values=lambda c: [
-            c.contact_number,
-            c.customer.rcn if c.customer else None,
-            c.first_name,
-            c.last_name,
-            c.username,
-            " ".join(e.address for e in c.email_addresses.all()),
-            " ".join(p.number for p in c.phone_numbers.all()),
-        ],
+        header=CONTACT.csv_header,
+        row_values=CONTACT.csv_row,
     )
 
 
