@@ -4,7 +4,6 @@ component schemas of declared resources (`serializer_for`)."""
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from accounts.models import AccountType
 from cmsportal import resources as r
 
 from .faults import DEFAULT_MESSAGES, FAULT_NAMES
@@ -56,22 +55,6 @@ def faults(*statuses: int) -> dict:
         answers = dict(sorted(answers.items()))
     return answers
 
-
-ACCOUNT_PATH = [
-    OpenApiParameter(
-        "accountType",
-        str,
-        OpenApiParameter.PATH,
-        enum=AccountType.values,
-        description="Account type (matched case-insensitively).",
-    ),
-    OpenApiParameter(
-        "accountId",
-        {"type": "string", "minLength": 1, "maxLength": 64},
-        OpenApiParameter.PATH,
-        description="Account id, unique within its type.",
-    ),
-]
 
 LIMIT = OpenApiParameter(
     "limit",

@@ -10,7 +10,7 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from accounts.api.views import AccountResourceMixin
+from accounts.api.views import ACCOUNT_PATH, AccountResourceMixin
 from cmsportal.api import conditional, schema
 from cmsportal.api.views import CMSView
 from cmsportal.identity.access import actor_for
@@ -21,7 +21,7 @@ from ..services import can_read_namespace, metadata_delete, metadata_set, metada
 from . import serializers as s
 
 KEY_PATH = [
-    *schema.ACCOUNT_PATH,
+    *ACCOUNT_PATH,
     OpenApiParameter("key", str, OpenApiParameter.PATH, description="A metadata key, `namespace:name`."),
 ]
 
@@ -32,7 +32,7 @@ class MetadataListView(AccountResourceMixin, CMSView):
     @extend_schema(
         operation_id="listMetadata",
         summary="All metadata of an account the caller may read",
-        parameters=schema.ACCOUNT_PATH,
+        parameters=ACCOUNT_PATH,
         responses={200: s.MetadataSerializer, **schema.faults()},
     )
     def get(self, request, **kwargs):
