@@ -5,7 +5,7 @@ every field, the attribute it reads, its type and the checks a value must pass (
 choices), and whether it is always present or left out when absent. From that one declaration come:
 
 - the representation function (`Resource.to_dict`, compiled once from the declaration into plain
-  Python, see `compile`; `Resource.represent` is the same thing interpreted, the reference the
+  Python, see `compile_resource`; `Resource.represent` is the same thing interpreted, the reference the
   compiled one is tested against);
 - `snapshot(obj)`: the representation, with arguments loaded from the object (the change log's
   before/after copies);
@@ -172,6 +172,13 @@ class Resource:
                         f = replace(f, max_length=model_field.max_length)
                 filled.append(f)
             object.__setattr__(self, "fields", tuple(filled))
+        for f in self.fields:
+            # Attribute paths and argument names become Python source (compile_resource): identifiers only.
+            names = [*(f.attr or "").split("."), f.prefix + "x", f.arg or "x", f.item_attr or "x"]
+            if f.attr is None:
+                names = names[1:]
+            if not all(name.isidentifier() for name in names):
+                raise ValueError(f"{self.name}.{f.key}: attributes and arguments must be identifiers")
         keys = [f.key for f in self.fields]
         if len(set(keys)) != len(keys):
             raise ValueError(f"{self.name}: a key is declared twice")
@@ -343,7 +350,6 @@ def _read(obj, path: str):
 
 class _Source:
     def __init__(self):
-        self.lines: list[str] = []
         self.names: dict[str, object] = {"format_date": format_date}
         self.counter = 0
 
