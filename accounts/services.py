@@ -15,7 +15,6 @@ from django.db.models import Q
 from cmsportal import dates
 from cmsportal.api import conditional
 from cmsportal.api.conditional import Expectation, Version
-from cmsportal.exchange.representations import account_to_dict
 from cmsportal.identity.access import Actor
 from contacts.models import AccountContact, AccountContactRole, Contact
 
@@ -29,6 +28,7 @@ from .choices import (
     RCNChangeType,
 )
 from .models import Account, AccountHistory, Customer, RCNChange, StatusChange
+from .representations import account_to_dict
 
 
 @dataclass(frozen=True)

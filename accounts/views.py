@@ -31,6 +31,7 @@ from .forms import (
     StatusForm,
 )
 from .models import Account, RCNChange
+from .representations import ACCOUNT, CUSTOMER
 
 DETAIL_ROWS = 100
 TIMELINE_ROWS = 50
@@ -45,20 +46,6 @@ ACCOUNT_SORTS = {
     "tenant": pages.SortKey("Tenant", ("tenant_id", "type", "account_id"), frozenset({"tenant_id"})),
     "status": pages.SortKey("Status", ("status", "type", "account_id"), frozenset({"status"})),
 }
-ACCOUNT_CSV_HEADER = [
-    "type",
-    "id",
-    "number",
-    "rcn",
-    "name",
-    "nickname",
-    "status",
-    "collectionsStatus",
-    "accessPolicy",
-    "tenantId",
-    "domain",
-    "serviceLevel",
-]
 
 
 # --- customers -----------------------------------------------------------------------------------
@@ -91,8 +78,8 @@ def customer_export(request):
         filterset=_customer_filter(request),
         sort_keys=CUSTOMER_SORTS,
         filename="customers.csv",
-        header=["rcn", "name"],
-        row_values=lambda c: [c.rcn, c.name],
+        header=CUSTOMER.csv_header,
+        row_values=CUSTOMER.csv_row,
     )
 
 
@@ -237,8 +224,8 @@ def account_export(request):
         sort_keys=ACCOUNT_SORTS,
         columns=order_columns,
         filename="accounts.csv",
-        header=ACCOUNT_CSV_HEADER,
-        row_values=_account_csv_row,
+        header=ACCOUNT.csv_header,
+        row_values=ACCOUNT.csv_row,
     )
 
 
@@ -518,23 +505,6 @@ def _check_move(request, account, data):
 # --- bulk actions on the account list -----------------------------------------------------------
 
 
-def _account_csv_row(a):
-    return [
-        a.type,
-        a.account_id,
-        a.number,
-        a.customer.rcn,
-        a.name,
-        a.nickname,
-        a.status,
-        a.collections_status,
-        a.access_policy,
-        a.tenant_id,
-        a.domain,
-        a.service_level,
-    ]
-
-
 def _selected_accounts(request, keys):
     """The visible accounts named by `keys` (`TYPE/ID`), in list order; what is not visible is left out."""
     pairs = []
@@ -572,7 +542,7 @@ def account_bulk(request):
         messages.error(request, "Select at least one account first.")
         return redirect(list_url)
     if action == "csv":
-        return pages.csv_response("accounts-selected.csv", ACCOUNT_CSV_HEADER, accounts, _account_csv_row)
+        return pages.csv_response("accounts-selected.csv", ACCOUNT.csv_header, accounts, ACCOUNT.csv_row)
     if action not in BULK_ACTIONS:
         messages.error(request, "Choose what to do with the selected accounts.")
         return redirect(list_url)

@@ -230,6 +230,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name (`type`: an account's, an actor's) keep stable component names.
+    "ENUM_NAME_OVERRIDES": {
+        "TypeEnum": "accounts.models.AccountType.values",
+        "UsertypeEnum": "accounts.models.UserType.values",
+    },
 }
 
 # The largest request body accepted (API bodies and forms alike), in bytes; larger is 413 overLimit.

@@ -15,6 +15,7 @@ from .choices import Role
 from .filtersets import ContactFilterSet
 from .forms import ADDRESSES, EMAILS, PHONES, ContactEditForm
 from .models import AccountContact, AccountContactRole
+from .representations import CONTACT
 
 # Accounts offered for roles on the edit page; a contact of a larger customer keeps its roles on the rest as they are.
 ROLE_ACCOUNTS_SHOWN = 100
@@ -26,7 +27,6 @@ CONTACT_SORTS = {
     ),
     "username": pages.SortKey("Username", ("username", "contact_number"), frozenset({"username"})),
 }
-CONTACT_CSV_HEADER = ["contactNumber", "rcn", "firstName", "lastName", "username", "emailAddresses", "phoneNumbers"]
 
 
 def _contact_filter(request):
@@ -63,16 +63,8 @@ def contact_export(request):
         filterset=_contact_filter(request),
         sort_keys=CONTACT_SORTS,
         filename="contacts.csv",
-        header=CONTACT_CSV_HEADER,
-        row_values=lambda c: [
-            c.contact_number,
-            c.customer.rcn if c.customer else None,
-            c.first_name,
-            c.last_name,
-            c.username,
-            " ".join(e.address for e in c.email_addresses.all()),
-            " ".join(p.number for p in c.phone_numbers.all()),
-        ],
+        header=CONTACT.csv_header,
+        row_values=CONTACT.csv_row,
     )
 
 

@@ -14,11 +14,11 @@ from accounts.models import Account
 from cmsportal import dates
 from cmsportal.api import conditional
 from cmsportal.api.conditional import Expectation, Version
-from cmsportal.exchange.representations import metadata_detail_to_dict
 from cmsportal.identity.access import Actor
 
 from .choices import Access
 from .models import Metadata, Namespace, namespace_of, validate_key, validate_value
+from .representations import metadata_detail_to_dict
 
 
 def _policy(namespace: str) -> Namespace | None:

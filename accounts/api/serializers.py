@@ -1,22 +1,15 @@
-"""Accounts and their trails in the CMS API: JSON from the shared representations, XML shapes, and the
-serializers that describe both in the OpenAPI document (they never serialize at run time)."""
+"""Accounts and their trails in the CMS API: JSON from the declared representations, XML shapes, and the
+serializers that describe both in the OpenAPI document (derived from the declarations; they never serialize
+at run time)."""
 
 from rest_framework import serializers
 
+from cmsportal.api import schema
 from cmsportal.api.renderers import Element, ListOf
 from cmsportal.api.routing import api_url
-from cmsportal.exchange.representations import account_to_dict
 
-from ..models import (
-    AccessPolicy,
-    AccountChangeType,
-    AccountStatus,
-    AccountType,
-    CollectionsStatus,
-    FraudStatus,
-    RCNChangeType,
-    UserType,
-)
+from .. import representations as rep
+from ..representations import account_to_dict
 
 # XML shapes (docs/API.md "Formats").
 ACCOUNT = Element("customerAccount")
@@ -48,24 +41,7 @@ class LinkSerializer(serializers.Serializer):
     href = serializers.URLField()
 
 
-class AccountSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    type = serializers.ChoiceField(AccountType.values)
-    number = serializers.IntegerField(required=False)
-    rcn = serializers.CharField()
-    name = serializers.CharField(required=False)
-    nickname = serializers.CharField(required=False)
-    status = serializers.ChoiceField(AccountStatus.values, required=False)
-    tenantId = serializers.CharField(required=False)
-    domain = serializers.CharField(required=False)
-    serviceLevel = serializers.CharField(required=False)
-    collectionsStatus = serializers.ChoiceField(CollectionsStatus.values, required=False)
-    accessPolicy = serializers.ChoiceField(AccessPolicy.values, required=False)
-    parentAccountNumber = serializers.IntegerField(required=False)
-    createdBy = serializers.CharField(required=False)
-    createdDate = serializers.DateTimeField(required=False)
-    lastUpdatedBy = serializers.CharField(required=False)
-    lastUpdatedDate = serializers.DateTimeField(required=False)
+AccountSerializer = schema.serializer_for(rep.ACCOUNT)
 
 
 class AccountItemSerializer(AccountSerializer):
@@ -79,14 +55,7 @@ class AccountListSerializer(serializers.Serializer):
     )
 
 
-class StatusChangeSerializer(serializers.Serializer):
-    date = serializers.DateTimeField()
-    status = serializers.ChoiceField(AccountStatus.values, required=False)
-    username = serializers.CharField(required=False)
-    usertype = serializers.ChoiceField(UserType.values, required=False)
-    collectionsStatus = serializers.ChoiceField(CollectionsStatus.values, required=False)
-    accessPolicy = serializers.ChoiceField(AccessPolicy.values, required=False)
-    fraudStatus = serializers.ChoiceField(FraudStatus.values, required=False)
+StatusChangeSerializer = schema.serializer_for(rep.STATUS_CHANGE)
 
 
 class StatusHistorySerializer(serializers.Serializer):
@@ -94,20 +63,7 @@ class StatusHistorySerializer(serializers.Serializer):
     link = LinkSerializer(many=True, required=False, help_text="`next` when more records follow.")
 
 
-class ActorSerializer(serializers.Serializer):
-    username = serializers.CharField(required=False)
-    type = serializers.CharField(required=False, help_text=", ".join(UserType.values))
-
-
-class AccountHistoryEntrySerializer(serializers.Serializer):
-    accountChangeType = serializers.ChoiceField(AccountChangeType.values)
-    rcn = serializers.CharField(required=False)
-    updatedDate = serializers.DateTimeField(required=False)
-    accountStatus = serializers.CharField(required=False)
-    collectionsStatus = serializers.CharField(required=False)
-    nickname = serializers.CharField(required=False)
-    updatedBy = ActorSerializer(required=False)
-    destinationUpdatedBy = ActorSerializer(required=False)
+AccountHistoryEntrySerializer = schema.serializer_for(rep.ACCOUNT_HISTORY)
 
 
 class AccountHistorySerializer(serializers.Serializer):
@@ -115,11 +71,7 @@ class AccountHistorySerializer(serializers.Serializer):
     link = LinkSerializer(many=True, required=False, help_text="`next` when more records follow.")
 
 
-class RCNChangeSerializer(serializers.Serializer):
-    accountChangeType = serializers.ChoiceField(RCNChangeType.values)
-    username = serializers.CharField(required=False)
-    rcn = serializers.CharField(required=False)
-    date = serializers.DateTimeField(required=False)
+RCNChangeSerializer = schema.serializer_for(rep.RCN_CHANGE)
 
 
 class CustomerHistorySerializer(serializers.Serializer):

@@ -14,20 +14,39 @@ from cmsportal.api import conditional, schema
 from cmsportal.api.filtering import apply_filterset
 from cmsportal.api.pagination import AccountPagination, OffsetPagination
 from cmsportal.api.views import CMSView
-from cmsportal.exchange.representations import (
+from cmsportal.identity.access import visible_account, visible_accounts
+
+from ..filtersets import AccountFilterSet, list_key_columns
+from ..models import Account, AccountChangeType, AccountType
+from ..representations import (
+    ACCOUNT,
     account_history_to_dict,
     account_to_dict,
     rcn_change_to_dict,
     status_change_to_dict,
 )
-from cmsportal.identity.access import visible_account, visible_accounts
-
-from ..filtersets import AccountFilterSet, list_key_columns
-from ..models import Account, AccountChangeType, AccountType
 from ..services import account_version
 from . import serializers as s
 
 ACCOUNT_FILTERS = ("accountType", "domain", "metadataKey", "metadataValue")
+
+# `{accountType}/{accountId}` of every path under an account (contacts and metadata too).
+_ACCOUNT_ID = ACCOUNT.field("id")
+ACCOUNT_PATH = [
+    OpenApiParameter(
+        "accountType",
+        str,
+        OpenApiParameter.PATH,
+        enum=AccountType.values,
+        description="Account type (matched case-insensitively).",
+    ),
+    OpenApiParameter(
+        "accountId",
+        {"type": "string", "minLength": _ACCOUNT_ID.min_length, "maxLength": _ACCOUNT_ID.max_length},
+        OpenApiParameter.PATH,
+        description="Account id, unique within its type.",
+    ),
+]
 
 
 class AccountResourceMixin:
@@ -86,7 +105,7 @@ class AccountDetailView(conditional.ConditionalMixin, AccountResourceMixin, CMSV
         operation_id="getCustomerAccount",
         summary="Get one customer account",
         description="Conditional: ETag and Last-Modified; If-None-Match / If-Modified-Since answer 304.",
-        parameters=[*schema.ACCOUNT_PATH, *conditional.READ_PARAMETERS],
+        parameters=[*ACCOUNT_PATH, *conditional.READ_PARAMETERS],
         responses={200: s.AccountSerializer, **conditional.NOT_MODIFIED, **schema.faults(412)},
     )
     def get(self, request, **kwargs):
@@ -117,7 +136,7 @@ class AccountTrailView(AccountResourceMixin, CMSView):
         return Response(data)
 
 
-TRAIL_PARAMETERS = [*schema.ACCOUNT_PATH, schema.LIMIT, schema.OFFSET]
+TRAIL_PARAMETERS = [*ACCOUNT_PATH, schema.LIMIT, schema.OFFSET]
 
 
 @extend_schema_view(

@@ -1,9 +1,10 @@
-"""OpenAPI building blocks shared by the API's views: fault bodies and the common parameters."""
+"""OpenAPI building blocks shared by the API's views: fault bodies, the common parameters, and the
+component schemas of declared resources (`serializer_for`)."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from accounts.choices import AccountType
+from cmsportal import resources as r
 
 from .faults import DEFAULT_MESSAGES, FAULT_NAMES
 from .pagination import MAX_OFFSET
@@ -55,22 +56,6 @@ def faults(*statuses: int) -> dict:
     return answers
 
 
-ACCOUNT_PATH = [
-    OpenApiParameter(
-        "accountType",
-        str,
-        OpenApiParameter.PATH,
-        enum=AccountType.values,
-        description="Account type (matched case-insensitively).",
-    ),
-    OpenApiParameter(
-        "accountId",
-        {"type": "string", "minLength": 1, "maxLength": 64},
-        OpenApiParameter.PATH,
-        description="Account id, unique within its type.",
-    ),
-]
-
 LIMIT = OpenApiParameter(
     "limit",
     {"type": "integer", "minimum": 1},
@@ -88,3 +73,64 @@ DIRECTION = OpenApiParameter(
 
 def marker(description: str) -> OpenApiParameter:
     return OpenApiParameter("marker", str, description=description)
+
+
+# -- declared resources ----------------------------------------------------------------------------
+#
+# drf-spectacular describes serializers; these are built from a resource's declaration
+# (cmsportal/resources.py) and only ever describe: the views return the representation functions'
+# dicts. One class per (resource, always-present keys), so each component is described once.
+
+_DESCRIBED: dict = {}
+
+
+def serializer_for(resource: r.Resource, *, always: tuple[str, ...] = ()) -> type[serializers.Serializer]:
+    """The serializer class describing `resource`, named `<component>Serializer` (its component is
+    `<component>`). `always`: keys the API always writes although the declaration lets them be left
+    out (an argument the view always passes)."""
+    cache_key = (id(resource), tuple(always))
+    if cache_key not in _DESCRIBED:
+        fields = {f.key: _describe(f, f.required or f.key in always) for f in resource.fields}
+        _DESCRIBED[cache_key] = type(f"{resource.component}Serializer", (serializers.Serializer,), fields)
+    return _DESCRIBED[cache_key]
+
+
+def _wrapper(f: r.Field, items) -> type[serializers.Serializer]:
+    """`{wrap: [...]}`, as the component named after the key (`addresses` -> Addresses)."""
+    name = f.key[0].upper() + f.key[1:]
+    cache_key = (name, f.wrap)
+    if cache_key not in _DESCRIBED:
+        _DESCRIBED[cache_key] = type(f"{name}Serializer", (serializers.Serializer,), {f.wrap: items})
+    return _DESCRIBED[cache_key]
+
+
+def _scalar(f: r.Field, **options) -> serializers.Field:
+    if f.type == r.BOOL:
+        return serializers.BooleanField(**options)
+    if f.type == r.INT:
+        return serializers.IntegerField(**options)
+    if f.type == r.DATE:
+        return serializers.DateTimeField(**options)
+    if f.choices:
+        return serializers.ChoiceField(list(f.choices), **options)
+    lengths = {"max_length": f.max_length, "min_length": f.min_length}
+    if f.pattern:
+        return serializers.RegexField(f.pattern, **lengths, **options)
+    return serializers.CharField(**lengths, **options)
+
+
+def _describe(f: r.Field, required: bool) -> serializers.Field:
+    options = {"required": required}
+    if f.description:
+        options["help_text"] = f.description
+    if f.type == r.OBJECT:
+        return serializer_for(f.resource)(**options)
+    if f.type == r.LIST:
+        if f.resource is not None:
+            items = serializer_for(f.resource)(many=True)
+        else:
+            items = serializers.ListField(child=_scalar(f))
+        if f.wrap:
+            return _wrapper(f, items)(**options)
+        return items if f.resource is None else serializer_for(f.resource)(many=True, **options)
+    return _scalar(f, **options)

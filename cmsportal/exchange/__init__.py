@@ -20,7 +20,8 @@ Public functions (stable; the demo data generator and the management commands ca
         import raises it.
 
 `stdout` is the console: progress (records and rate, redrawn on one line) appears only when it is
-a terminal. The representation functions the API shares live in `representations`.
+a terminal. The records are the API representations, declared in each app
+(`<app>/representations.py`) and re-exported by `representations`.
 
 Rules (docs/EXCHANGE.md): records in any order; upsert by natural key (customer by rcn, account by
 type+id, contact by contactNumber, metadata by account+key, namespace by name); a contact's account

@@ -1,13 +1,14 @@
-"""Contacts in the CMS API: JSON from the shared representation, the XML shapes, and the OpenAPI description."""
+"""Contacts in the CMS API: JSON from the declared representation, the XML shapes, and the OpenAPI description."""
 
 from rest_framework import serializers
 
 from accounts.api.serializers import LinkSerializer
+from cmsportal.api import schema
 from cmsportal.api.renderers import LINKS, Element, ListOf, Text
 from cmsportal.api.routing import api_url
-from cmsportal.exchange.representations import contact_to_dict
 
-from ..models import Role
+from .. import representations as rep
+from ..representations import contact_to_dict
 
 CONTACT = Element(
     "contact",
@@ -40,67 +41,8 @@ def contact_item(request, account, contact) -> dict:
 
 
 # OpenAPI descriptions.
-class AddressSerializer(serializers.Serializer):
-    street = serializers.CharField(required=False)
-    city = serializers.CharField(required=False)
-    state = serializers.CharField(required=False)
-    zipcode = serializers.CharField(required=False)
-    country = serializers.CharField(required=False)
-    primary = serializers.BooleanField()
-
-
-class EmailAddressSerializer(serializers.Serializer):
-    address = serializers.CharField()
-    primary = serializers.BooleanField()
-
-
-class PhoneNumberSerializer(serializers.Serializer):
-    number = serializers.CharField()
-    country = serializers.CharField(required=False)
-    mask = serializers.CharField(required=False)
-    smsVerify = serializers.BooleanField()
-    primary = serializers.BooleanField()
-
-
-class RolesSerializer(serializers.Serializer):
-    role = serializers.ListField(child=serializers.ChoiceField(Role.values))
-
-
-class AddressesSerializer(serializers.Serializer):
-    address = AddressSerializer(many=True)
-
-
-class EmailAddressesSerializer(serializers.Serializer):
-    emailAddress = EmailAddressSerializer(many=True)
-
-
-class PhoneNumbersSerializer(serializers.Serializer):
-    phoneNumber = PhoneNumberSerializer(many=True)
-
-
-class NotificationPreferencesSerializer(serializers.Serializer):
-    doNotFax = serializers.BooleanField()
-    doNotCall = serializers.BooleanField()
-    doNotEmail = serializers.BooleanField()
-    doNotMail = serializers.BooleanField()
-    doNotSurvey = serializers.BooleanField()
-
-
-class ContactSerializer(serializers.Serializer):
-    contactNumber = serializers.CharField()
-    rcn = serializers.CharField(required=False)
-    firstName = serializers.CharField(required=False)
-    lastName = serializers.CharField(required=False)
-    title = serializers.CharField(required=False)
-    suffix = serializers.CharField(required=False)
-    username = serializers.CharField(required=False)
-    roles = RolesSerializer(help_text="The roles held on the account in the path.")
-    addresses = AddressesSerializer(required=False)
-    emailAddresses = EmailAddressesSerializer(required=False)
-    phoneNumbers = PhoneNumbersSerializer(required=False)
-    notificationPreferences = NotificationPreferencesSerializer()
-    lastUpdatedBy = serializers.CharField(required=False)
-    lastUpdatedDate = serializers.DateTimeField(required=False)
+# `roles` is always there: the views always pass the roles held on the account in the path.
+ContactSerializer = schema.serializer_for(rep.CONTACT, always=("roles",))
 
 
 class ContactItemSerializer(ContactSerializer):

@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.api.views import AccountResourceMixin
+from accounts.api.views import ACCOUNT_PATH, AccountResourceMixin
 from cmsportal.api import conditional, schema
 from cmsportal.api.filtering import apply_filterset
 from cmsportal.api.pagination import ContactPagination
@@ -41,7 +41,7 @@ class ContactListView(AccountResourceMixin, CMSView):
         operation_id="listContacts",
         summary="Contacts of a customer account",
         parameters=[
-            *schema.ACCOUNT_PATH,
+            *ACCOUNT_PATH,
             OpenApiParameter("role", str, enum=Role.values, description="Contacts holding this role on the account."),
             OpenApiParameter("username", str, description="The contact with exactly this username."),
             OpenApiParameter("emailAddress", str, description="Contacts with this email address (any case)."),
@@ -66,7 +66,7 @@ class ContactDetailView(conditional.ConditionalMixin, AccountResourceMixin, CMSV
         operation_id="getContact",
         summary="One contact of a customer account",
         parameters=[
-            *schema.ACCOUNT_PATH,
+            *ACCOUNT_PATH,
             OpenApiParameter("contactNumber", str, OpenApiParameter.PATH, description="The contact's RPN."),
             *conditional.READ_PARAMETERS,
         ],

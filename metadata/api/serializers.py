@@ -3,8 +3,10 @@
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 
+from cmsportal.api import schema
 from cmsportal.api.renderers import METADATA_NS, Element, KeyedEntries, KeyedEntry
 
+from .. import representations as rep
 from ..models import VALUE_MAX_LENGTH
 
 METADATA = KeyedEntries("metadata", "metadata", "meta")
@@ -35,10 +37,4 @@ class MetaSerializer(serializers.Serializer):
     )
 
 
-class MetadataDetailSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    value = serializers.CharField()
-    createdBy = serializers.CharField(required=False)
-    createdDate = serializers.DateTimeField(required=False)
-    lastUpdatedBy = serializers.CharField(required=False)
-    lastUpdatedDate = serializers.DateTimeField(required=False)
+MetadataDetailSerializer = schema.serializer_for(rep.METADATA_DETAIL)

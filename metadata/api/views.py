@@ -10,18 +10,18 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from accounts.api.views import AccountResourceMixin
+from accounts.api.views import ACCOUNT_PATH, AccountResourceMixin
 from cmsportal.api import conditional, schema
 from cmsportal.api.views import CMSView
-from cmsportal.exchange.representations import metadata_detail_to_dict
 from cmsportal.identity.access import actor_for
 
 from ..models import Metadata, namespace_of
+from ..representations import metadata_detail_to_dict
 from ..services import can_read_namespace, metadata_delete, metadata_set, metadata_version, readable_metadata
 from . import serializers as s
 
 KEY_PATH = [
-    *schema.ACCOUNT_PATH,
+    *ACCOUNT_PATH,
     OpenApiParameter("key", str, OpenApiParameter.PATH, description="A metadata key, `namespace:name`."),
 ]
 
@@ -32,7 +32,7 @@ class MetadataListView(AccountResourceMixin, CMSView):
     @extend_schema(
         operation_id="listMetadata",
         summary="All metadata of an account the caller may read",
-        parameters=schema.ACCOUNT_PATH,
+        parameters=ACCOUNT_PATH,
         responses={200: s.MetadataSerializer, **schema.faults()},
     )
     def get(self, request, **kwargs):
