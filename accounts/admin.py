@@ -188,7 +188,7 @@ class AccountAdminForm(forms.ModelForm):
 
 class StatusChangeInline(ReadOnlyInline):
     model = StatusChange
-    fields = ("date", "status", "collections_status", "access_policy", "fraud_status", "username", "usertype")
+    fields = ("date", "status", "collections_status", "access_policy", "fraud_status", "username", "usertype", "reason")
     verbose_name_plural = "status history (newest first)"
 
 

@@ -1,12 +1,18 @@
 """Forms of the staff pages' account and customer actions; the services do the work and the checking."""
 
 from django import forms
+from django.urls import reverse_lazy
 
 from cmsportal.pages import VersionedForm
 
-from .models import RCN_RE, AccessPolicy, Account, AccountStatus, CollectionsStatus, FraudStatus
+from .models import RCN_RE, REASON_MAX_LENGTH, AccessPolicy, Account, AccountStatus, CollectionsStatus, FraudStatus
+from .services import RISKY_TRANSITIONS
 
 NO_CHANGE = [("", "No change")]
+REASON_HELP = (
+    f"Required for {', '.join(RISKY_TRANSITIONS[:-1])} and {RISKY_TRANSITIONS[-1]}; "
+    f"at most {REASON_MAX_LENGTH} characters. Kept with the change in the status timeline."
+)
 
 
 class StatusForm(VersionedForm):
@@ -14,6 +20,13 @@ class StatusForm(VersionedForm):
     access_policy = forms.ChoiceField(label="Access policy", choices=NO_CHANGE + AccessPolicy.choices, required=False)
     fraud_status = forms.ChoiceField(
         label="Fraud status", choices=[("", "Not recorded")] + FraudStatus.choices, required=False
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        help_text=REASON_HELP,
     )
 
     def clean(self):
@@ -49,12 +62,39 @@ class RCNField(forms.RegexField):
         return super().to_python(value).strip().upper()
 
 
+class CustomerRCNField(RCNField):
+    """An RCN field that suggests, as one types an RCN or part of a name, the customers one may see ("RCN — name").
+
+    The suggestions fill a <datalist> (static/js/site.js, from cmsportal.views.customer_suggest): the browser
+    offers them, keyboard included; without JavaScript it is a plain text field.
+    """
+
+    def __init__(self, *, suggestions: str, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.attrs.update(
+            {
+                "list": suggestions,
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "data-customer-suggest": reverse_lazy("customer_suggest"),
+            }
+        )
+
+
 class MoveForm(VersionedForm):
-    rcn = RCNField(label="Move to customer (RCN)", help_text="The RCN of the customer receiving this account.")
+    rcn = CustomerRCNField(
+        label="Move to customer (RCN)",
+        help_text="The RCN of the customer receiving this account: type it, or part of the name, and choose.",
+        suggestions="rcn-suggestions",
+    )
 
 
 class MergeForm(forms.Form):
-    target = RCNField(label="Merge into customer (RCN)", help_text="This customer's accounts and contacts move there.")
+    target = CustomerRCNField(
+        label="Merge into customer (RCN)",
+        help_text="This customer's accounts and contacts move there: type its RCN, or part of the name, and choose.",
+        suggestions="target-suggestions",
+    )
 
 
 BULK_LIMIT = 250  # the largest page a list shows: a bulk action covers at most one page's selection

@@ -1,4 +1,5 @@
-/* cmsportal staff pages: search suggestions (ARIA combobox), the "/" shortcut, copy buttons.
+/* cmsportal staff pages: search suggestions (ARIA combobox), customer suggestions under RCN fields, the "/"
+   shortcut, copy buttons.
    Everything here is an enhancement: without JavaScript the search form submits to the results page. */
 (function () {
   "use strict";
@@ -185,8 +186,53 @@
     if (field) field.focus();
   }
 
+  // An RCN field (merge, move) suggests the customers one may see as one types an RCN or part of a name:
+  // "RCN-123-456-789 — Name" options in the field's <datalist>, which the browser offers (keyboard included).
+  function setupCustomerSuggest(input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    var url = input.getAttribute("data-customer-suggest");
+    if (!list || !url) return;
+    var timer = null;
+    var controller = null;
+    var lastQuery = null;
+    function fill(customers) {
+      while (list.firstChild) list.removeChild(list.firstChild);
+      customers.forEach(function (customer) {
+        var option = document.createElement("option");
+        option.value = customer.rcn;
+        option.label = customer.label;
+        option.textContent = customer.label;
+        list.appendChild(option);
+      });
+    }
+    function fetchCustomers() {
+      var q = input.value.trim();
+      if (q === lastQuery) return;
+      lastQuery = q;
+      if (!q) { fill([]); return; }
+      if (controller) controller.abort();
+      controller = "AbortController" in window ? new AbortController() : null;
+      fetch(url + "?q=" + encodeURIComponent(q), {
+        credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-Requested-With": "fetch" },
+        signal: controller ? controller.signal : undefined
+      }).then(function (response) {
+        if (!response.ok || response.redirected) throw new Error(response.status);
+        return response.json();
+      }).then(function (data) {
+        if (input.value.trim() !== q) return;
+        fill(data.customers || []);
+      }).catch(function () { /* network hiccup or aborted: the field still takes an RCN */ });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(fetchCustomers, 150);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-suggest-url]"), setupCombobox);
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-customer-suggest][list]"), setupCustomerSuggest);
     focusActionForm();
     setupFilterPanel();
     setupBulkSelection();
