@@ -65,19 +65,14 @@ class RCNField(forms.RegexField):
 class CustomerRCNField(RCNField):
     """An RCN field that suggests, as one types an RCN or part of a name, the customers one may see ("RCN — name").
 
-    The suggestions fill a <datalist> (static/js/site.js, from cmsportal.views.customer_suggest): the browser
-    offers them, keyboard included; without JavaScript it is a plain text field.
+    static/js/site.js makes it a combobox (arrow keys, Enter, Escape; like the header's search box) fed by
+    cmsportal.views.customer_suggest; without JavaScript it is a plain text field.
     """
 
-    def __init__(self, *, suggestions: str, **kwargs):
+    def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.widget.attrs.update(
-            {
-                "list": suggestions,
-                "autocomplete": "off",
-                "spellcheck": "false",
-                "data-customer-suggest": reverse_lazy("customer_suggest"),
-            }
+            {"autocomplete": "off", "spellcheck": "false", "data-customer-suggest": reverse_lazy("customer_suggest")}
         )
 
 
@@ -85,7 +80,6 @@ class MoveForm(VersionedForm):
     rcn = CustomerRCNField(
         label="Move to customer (RCN)",
         help_text="The RCN of the customer receiving this account: type it, or part of the name, and choose.",
-        suggestions="rcn-suggestions",
     )
 
 
@@ -93,7 +87,6 @@ class MergeForm(forms.Form):
     target = CustomerRCNField(
         label="Merge into customer (RCN)",
         help_text="This customer's accounts and contacts move there: type its RCN, or part of the name, and choose.",
-        suggestions="target-suggestions",
     )
 
 
