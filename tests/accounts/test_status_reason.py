@@ -136,7 +136,10 @@ def test_bulk_status_change_needs_a_reason_for_the_risky_ones_and_records_it_on_
     assert response.status_code == 200 and not response.context.get("confirming")
     error = response.context["form"].errors["reason"][0]
     assert "reopening a Closed account (CLOUD/12)" in error and "CLOUD/11" not in error
-    assert '<option value="Active" selected>' in response.content.decode()
+    body = response.content.decode()
+    assert '<option value="Active" selected>' in body
+    # Each selected account with its current status, collections status and access policy.
+    assert "Closed · Current · access full" in body and "Active · Current · access full" in body
     response = staff.post("/accounts/bulk/", {**data, "reason": "Paid in full", "confirm": "yes"})
     assert response.status_code == 302
     for account in (acme, other):
