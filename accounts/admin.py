@@ -58,6 +58,10 @@ class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "(unchanged)"), *AccountStatus.choices], required=False)
     access_policy = forms.ChoiceField(choices=[("", "(unchanged)"), *AccessPolicy.choices], required=False)
     fraud_status = forms.ChoiceField(choices=[("", "(none)"), *FraudStatus.choices], required=False)
+    # Optional here; its length is the service's to check (the staff pages' form also requires it for risky changes).
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Recorded with each status change."
+    )
 
     def clean(self):
         data = super().clean()
@@ -177,7 +181,7 @@ class AccountAdminForm(forms.ModelForm):
 
 class StatusChangeInline(ReadOnlyInline):
     model = StatusChange
-    fields = ("date", "status", "collections_status", "access_policy", "fraud_status", "username", "usertype")
+    fields = ("date", "status", "collections_status", "access_policy", "fraud_status", "username", "usertype", "reason")
     verbose_name_plural = "status history (newest first)"
 
 
@@ -350,6 +354,7 @@ class AccountAdmin(ServiceAdmin):
                 status=data["status"] or None,
                 access_policy=data["access_policy"] or None,
                 fraud_status=data["fraud_status"] or None,
+                reason=data["reason"],
             ),
             "Status changed on {count} account(s).",
         )

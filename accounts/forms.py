@@ -1,13 +1,19 @@
 """Forms of the staff pages' account and customer actions; the services do the work and the checking."""
 
 from django import forms
+from django.urls import reverse_lazy
 
 from cmsportal.pages import VersionedForm
 
 from .choices import AccessPolicy, AccountStatus, CollectionsStatus, FraudStatus
-from .models import RCN_RE, Account
+from .models import RCN_RE, REASON_MAX_LENGTH, Account
+from .services import RISKY_TRANSITIONS
 
 NO_CHANGE = [("", "No change")]
+REASON_HELP = (
+    f"Required for {', '.join(RISKY_TRANSITIONS[:-1])} and {RISKY_TRANSITIONS[-1]}; "
+    f"at most {REASON_MAX_LENGTH} characters. Kept with the change in the status timeline."
+)
 
 
 class StatusForm(VersionedForm):
@@ -15,6 +21,13 @@ class StatusForm(VersionedForm):
     access_policy = forms.ChoiceField(label="Access policy", choices=NO_CHANGE + AccessPolicy.choices, required=False)
     fraud_status = forms.ChoiceField(
         label="Fraud status", choices=[("", "Not recorded")] + FraudStatus.choices, required=False
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        help_text=REASON_HELP,
     )
 
     def clean(self):
@@ -50,12 +63,32 @@ class RCNField(forms.RegexField):
         return super().to_python(value).strip().upper()
 
 
+class CustomerRCNField(RCNField):
+    """An RCN field that suggests, as one types an RCN or part of a name, the customers one may see ("RCN — name").
+
+    static/js/site.js makes it a combobox (arrow keys, Enter, Escape; like the header's search box) fed by
+    cmsportal.views.customer_suggest; without JavaScript it is a plain text field.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.attrs.update(
+            {"autocomplete": "off", "spellcheck": "false", "data-customer-suggest": reverse_lazy("customer_suggest")}
+        )
+
+
 class MoveForm(VersionedForm):
-    rcn = RCNField(label="Move to customer (RCN)", help_text="The RCN of the customer receiving this account.")
+    rcn = CustomerRCNField(
+        label="Move to customer (RCN)",
+        help_text="The RCN of the customer receiving this account: type it, or part of the name, and choose.",
+    )
 
 
 class MergeForm(forms.Form):
-    target = RCNField(label="Merge into customer (RCN)", help_text="This customer's accounts and contacts move there.")
+    target = CustomerRCNField(
+        label="Merge into customer (RCN)",
+        help_text="This customer's accounts and contacts move there: type its RCN, or part of the name, and choose.",
+    )
 
 
 BULK_LIMIT = 250  # the largest page a list shows: a bulk action covers at most one page's selection

@@ -137,8 +137,17 @@ class Account(models.Model):
         return reverse("accounts:account_detail", args=[self.type, self.account_id])
 
 
+# The longest reason a status change may carry (staff write it; the service refuses longer ones).
+REASON_MAX_LENGTH = 500
+
+
 class StatusChange(models.Model):
-    """One entry of the status trail (statusChange); the API lists it newest first."""
+    """One entry of the status trail (statusChange); the API lists it newest first.
+
+    `reason` is why staff made the change (required by the staff pages for the risky transitions, see
+    services.status_change_risks). It belongs to the staff pages only: neither the API representation nor
+    the exchange format has it (an imported trail leaves it NULL, an export leaves it out).
+    """
 
     DATE_FIELD = "date"
 
@@ -150,6 +159,7 @@ class StatusChange(models.Model):
     collections_status = models.CharField(max_length=32, choices=CollectionsStatus.choices, null=True, blank=True)
     access_policy = models.CharField(max_length=16, choices=AccessPolicy.choices, null=True, blank=True)
     fraud_status = models.CharField(max_length=32, choices=FraudStatus.choices, null=True, blank=True)
+    reason = models.CharField(max_length=REASON_MAX_LENGTH, null=True, blank=True)
 
     objects = TrailQuerySet.as_manager()
 

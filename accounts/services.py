@@ -27,7 +27,7 @@ from .choices import (
     FraudStatus,
     RCNChangeType,
 )
-from .models import Account, AccountHistory, Customer, RCNChange, StatusChange
+from .models import REASON_MAX_LENGTH, Account, AccountHistory, Customer, RCNChange, StatusChange
 from .representations import account_to_dict
 
 
@@ -125,7 +125,7 @@ def _record_history(account: Account, change_type: str, actor: Actor, when, dest
     )
 
 
-def _record_status(account: Account, actor: Actor, when, fraud_status: str | None = None):
+def _record_status(account: Account, actor: Actor, when, fraud_status: str | None = None, reason: str | None = None):
     """Append a statusChange row with the account's status, collections status and access policy."""
     return StatusChange.objects.create(
         account=account,
@@ -136,7 +136,50 @@ def _record_status(account: Account, actor: Actor, when, fraud_status: str | Non
         collections_status=account.collections_status,
         access_policy=account.access_policy,
         fraud_status=fraud_status,
+        reason=reason,
     )
+
+
+# --- risky status transitions ------------------------------------------------------------------------
+# The changes staff must give a reason for: the staff pages ask for one (reason_required); the API and the
+# import, whose formats have no reason, are not asked. One list, read by status_change_risks and by the staff
+# form's help text.
+REOPEN, CLOSE, UNSUSPEND, RESTORE_ACCESS = (
+    "reopening a Closed account",
+    "closing an account",
+    "lifting a suspension (Suspended to another status)",
+    "restoring Full access after a Suspended access policy",
+)
+RISKY_TRANSITIONS = (REOPEN, CLOSE, UNSUSPEND, RESTORE_ACCESS)
+
+
+def status_change_risks(account: Account, status: str | None, access_policy: str | None) -> list[str]:
+    """Which of RISKY_TRANSITIONS changing `account` to `status` / `access_policy` (None: unchanged) makes."""
+    risks = []
+    if status is not None and status != account.status:
+        if account.status == AccountStatus.CLOSED:
+            risks.append(REOPEN)
+        if status == AccountStatus.CLOSED:
+            risks.append(CLOSE)
+        if account.status == AccountStatus.SUSPENDED:
+            risks.append(UNSUSPEND)
+    if access_policy == AccessPolicy.FULL and account.access_policy == AccessPolicy.SUSPENDED:
+        risks.append(RESTORE_ACCESS)
+    return risks
+
+
+def clean_reason(reason: str | None) -> str | None:
+    """A reason as stored: surrounding blanks trimmed, an empty one None; longer than REASON_MAX_LENGTH refused."""
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            {"reason": f"A reason is at most {REASON_MAX_LENGTH} characters long (this one has {len(reason)})."}
+        )
+    return reason
+
+
+def reason_missing_message(risks: list[str]) -> str:
+    return f"Give a reason: this change means {' and '.join(risks)}."
 
 
 def _record_rcn(account: Account, change_type: str, actor: Actor, when):
@@ -274,18 +317,29 @@ def account_status_change(
     access_policy: str | None = None,
     fraud_status: str | None = None,
     expected_version: str | Expectation | None = None,
+    reason: str | None = None,
+    reason_required: bool = False,
 ) -> Account:
     """Change status and/or access policy; writes a statusChange and a LEGACY_ACCOUNT_STATUS history row.
 
     `expected_version` (in every account service): the version the change was decided on, checked under the
     row lock; conditional.StaleVersion if the account changed since.
+
+    `reason` is stored on the statusChange (at most REASON_MAX_LENGTH characters; blank is none). With
+    `reason_required` (the staff pages), a risky change (status_change_risks, judged on the account as locked)
+    without a reason is refused.
     """
     _check_choice(status, AccountStatus, "status")
     _check_choice(access_policy, AccessPolicy, "access_policy")
     _check_choice(fraud_status, FraudStatus, "fraud_status")
     if status is None and access_policy is None:
         raise ValidationError("Give a status or an access policy to change.")
+    reason = clean_reason(reason)
     account = _locked(account, expected_version)
+    if reason_required and reason is None:
+        risks = status_change_risks(account, status, access_policy)
+        if risks:
+            raise ValidationError({"reason": reason_missing_message(risks)})
     when = dates.now()
     if status is not None:
         account.status = status
@@ -293,7 +347,7 @@ def account_status_change(
         account.access_policy = access_policy
     _touch(account, actor, when)
     account.save()
-    _record_status(account, actor, when, fraud_status)
+    _record_status(account, actor, when, fraud_status, reason)
     _record_history(account, AccountChangeType.LEGACY_ACCOUNT_STATUS, actor, when)
     return account
 

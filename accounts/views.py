@@ -169,7 +169,7 @@ def customer_merge(request, rcn):
             if hidden.exists():
                 raise PermissionDenied("Only someone who can see every account of both customers may merge them.")
         services.customers_merge(source=source, target=target, actor=actor_for(request.user))
-        return f"{source.rcn} was merged into {target.rcn}.", target.get_absolute_url()
+        return f"{source.rcn} was merged into {target.rcn}.", f"{target.get_absolute_url()}#accounts"
 
     return pages.run_action(
         request,
@@ -298,8 +298,22 @@ def account_detail(request, type, account_id):
 
 
 def _account_action(
-    request, type, account_id, *, form_class, title, describe, perform, initial=None, danger=False, check=None
+    request,
+    type,
+    account_id,
+    *,
+    form_class,
+    title,
+    describe,
+    perform,
+    initial=None,
+    danger=False,
+    check=None,
+    facts=None,
+    section,
 ):
+    """One account's action; `section`: the id of the account page's section the change shows in (the redirect
+    goes there and the success message is shown in it)."""
     account = account_or_404(request, type, account_id)
     if not request.user.has_perm("accounts.change_account"):
         raise PermissionDenied
@@ -314,10 +328,22 @@ def _account_action(
         subject=account,
         cancel_url=account.get_absolute_url(),
         describe=lambda data: describe(account, data),
-        perform=lambda data: (perform(account, actor, data, data.get("version") or None), account.get_absolute_url()),
+        perform=lambda data: (
+            perform(account, actor, data, data.get("version") or None),
+            f"{account.get_absolute_url()}#{section}",
+        ),
         danger=danger,
-        check=(lambda data: check(account, data)) if check else None,
+        check=(lambda data: _unless_stale(account, opened_on, data, check)) if check else None,
+        facts=facts(account) if facts else None,
     )
+
+
+def _unless_stale(account, opened_on, data, check):
+    """The first-step checks judge the account as it is now: on a form opened on an older version, the
+    service's report of the newer change (who, when) says more than a check against it would."""
+    if data.get("version") and data["version"] != opened_on["version"]:
+        return
+    check(account, data)
 
 
 NOTHING_CHANGES = "Nothing would change: "
@@ -329,6 +355,32 @@ def _check_status(account, data):
             NOTHING_CHANGES + f"the status is already {account.status or 'none'} and the access policy "
             f"{_label(AccessPolicy.choices, account.access_policy) or 'none'}."
         )
+    _check_reason([account], data)
+
+
+def _check_reason(accounts, data):
+    """A risky change (services.status_change_risks) of any of `accounts` needs a reason; the service checks too."""
+    if services.clean_reason(data.get("reason")) is not None:
+        return
+    risky = {}
+    for account in accounts:
+        for risk in services.status_change_risks(account, data["status"] or None, data["access_policy"] or None):
+            risky.setdefault(risk, []).append(account.key)
+    if not risky:
+        return
+    if len(accounts) == 1:
+        raise ValidationError({"reason": services.reason_missing_message(list(risky))})
+    said = [f"{risk} ({', '.join(keys[:5])}{' and more' if len(keys) > 5 else ''})" for risk, keys in risky.items()]
+    raise ValidationError({"reason": services.reason_missing_message(said)})
+
+
+def _state_facts(account) -> list[tuple[str, str]]:
+    """What the status form changes, as the account stands now (shown above the form's fields)."""
+    return [
+        ("Status", account.status or "none"),
+        ("Collections status", _label(CollectionsStatus.choices, account.collections_status) or "none"),
+        ("Access policy", _label(AccessPolicy.choices, account.access_policy) or "none"),
+    ]
 
 
 def _check_collections(account, data):
@@ -368,7 +420,14 @@ def _change_status(account, actor, data, version=None):
         access_policy=data["access_policy"] or None,
         fraud_status=data["fraud_status"] or None,
         expected_version=version,
+        reason=data.get("reason"),
+        reason_required=True,
     )
+
+
+def _reason_line(data) -> list[str]:
+    reason = services.clean_reason(data.get("reason"))
+    return [f"Reason recorded with the change: {reason}"] if reason else []
 
 
 def _collections_change(account, data) -> str:
@@ -389,7 +448,7 @@ def account_status(request, type, account_id):
         lines = [f"{what[0].upper()}{what[1:]}" for what in _status_changes(account, data)]
         if data["fraud_status"]:
             lines.append(f"Fraud status recorded: {_label(FraudStatus.choices, data['fraud_status'])}")
-        return lines
+        return lines + _reason_line(data)
 
     def perform(account, actor, data, version):
         _change_status(account, actor, data, version)
@@ -404,6 +463,8 @@ def account_status(request, type, account_id):
         describe=describe,
         perform=perform,
         check=_check_status,
+        facts=_state_facts,
+        section="status",
     )
 
 
@@ -427,6 +488,8 @@ def account_collections(request, type, account_id):
         perform=perform,
         check=_check_collections,
         initial=lambda a: {"collections_status": a.collections_status},
+        facts=lambda a: [("Collections status", _label(CollectionsStatus.choices, a.collections_status) or "none")],
+        section="status",
     )
 
 
@@ -453,6 +516,7 @@ def account_nickname(request, type, account_id):
         perform=perform,
         check=_check_nickname,
         initial=lambda a: {"nickname": a.nickname},
+        section="summary",
     )
 
 
@@ -491,6 +555,7 @@ def account_move(request, type, account_id):
         perform=perform,
         danger=True,
         check=lambda account, data: _check_move(request, account, data),
+        section="summary",
     )
 
 
@@ -570,7 +635,7 @@ def account_bulk(request):
                 lines.append(f"{account.key}: collections status: {_collections_change(account, data)}")
         if action == "status" and data["fraud_status"]:
             lines.append(f"Fraud status recorded on each: {_label(FraudStatus.choices, data['fraud_status'])}")
-        return lines
+        return lines + (_reason_line(data) if action == "status" else [])
 
     def perform(data):
         with transaction.atomic():
@@ -591,4 +656,5 @@ def account_bulk(request):
         describe=describe,
         perform=perform,
         template="accounts/bulk_action.html",
+        check=(lambda data: _check_reason(accounts, data)) if action == "status" else None,
     )

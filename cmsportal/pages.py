@@ -389,6 +389,19 @@ def _add_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
+SECTION_TAG = "section-"
+
+
+def section_message_tag(url: str) -> str:
+    """The message tag naming the section a URL's fragment points at ("section-status"), or "" without one.
+
+    The page renders such a message inside that section ({% section_messages "status" %}) instead of at the
+    top; base.html shows, after the content, any that no section took, so none is ever lost.
+    """
+    fragment = url.partition("#")[2]
+    return f"{SECTION_TAG}{fragment}" if fragment else ""
+
+
 def run_action(
     request,
     *,
@@ -403,6 +416,7 @@ def run_action(
     record=None,
     template: str = "action.html",
     check=None,
+    facts=None,
 ):
     """The two-step flow of every staff action: form, confirmation page, then the service call.
 
@@ -415,12 +429,17 @@ def run_action(
     is a deliberate overwrite. `template` lays out a form that needs more than a column of fields (it
     extends action.html). `check(cleaned_data)` refuses, with a ValidationError, what the service would
     refuse anyway (a missing target, a change that changes nothing) on the first step, with the typed
-    values kept, instead of after the confirmation.
+    values kept, instead of after the confirmation. `facts`: (label, value) pairs of what the record holds
+    now, shown above the form's fields.
+
+    A URL that `perform` returns with a fragment (`page#status`) names the section of the page the change
+    shows in: the success message is tagged with it and rendered in that section (see section_message_tag).
     """
     from django.contrib import messages
     from django.shortcuts import redirect, render
 
     context = {"form": form, "title": title, "subject": subject, "cancel_url": cancel_url, "danger": danger}
+    context["facts"] = facts or []
     if request.method == "POST" and form.is_valid() and check is not None:
         try:
             check(form.cleaned_data)
@@ -441,7 +460,7 @@ def run_action(
             except ValidationError as exc:
                 _add_errors(form, exc)
             else:
-                messages.success(request, message)
+                messages.success(request, message, extra_tags=section_message_tag(url))
                 return redirect(url)
         else:
             context["confirming"] = True

@@ -39,6 +39,7 @@ from contacts.models import RPN_RE, AccountContact, Contact, EmailAddress, Phone
 MAX_QUERY_LENGTH = 200
 RESULTS_PER_KIND = 10
 SUGGESTIONS_PER_KIND = 4
+SUGGESTIONS_PER_FIELD = 8  # customers suggested under an RCN field (merge, move)
 MIN_PHONE_DIGITS = 3
 MIN_PREFIX = 2
 MIN_FRAGMENT = 3
@@ -246,6 +247,21 @@ def _visible_phones(user) -> QuerySet:
 
 
 def _customers(user, q: str, limit: int):
+    rows, more = _customer_rows(user, q, limit)
+    hits = [
+        Hit("customers", c.get_absolute_url(), highlight(c.rcn, q), highlight(c.name or "(no name)", q)) for c in rows
+    ]
+    return hits, more
+
+
+def customer_suggestions(user, q: str, limit: int = SUGGESTIONS_PER_FIELD) -> list[Customer]:
+    """The customers `user` may see that an RCN or name fragment `q` names, best first (the RCN fields'
+    suggestions): the same stages as the search box's customers."""
+    q = normalize(q)
+    return _customer_rows(user, q, limit)[0] if q else []
+
+
+def _customer_rows(user, q: str, limit: int):
     if _RCN.match(q):
         # A whole RCN: every RCN has the same length, so only the equal one can match.
         stages = [Q(rcn=q.upper())]
@@ -257,11 +273,7 @@ def _customers(user, q: str, limit: int):
         if len(q) >= MIN_FRAGMENT:
             stages.append(Q(name__icontains=q) | (Q(rcn__icontains=q) if rcn_like else Q(pk__in=[])))
     found, more = _staged(visible_customers(user), stages, limit, ("rcn",), lambda row: row[1].lower())
-    rows = _fetch(Customer.objects.all(), [row[0] for row in found])
-    hits = [
-        Hit("customers", c.get_absolute_url(), highlight(c.rcn, q), highlight(c.name or "(no name)", q)) for c in rows
-    ]
-    return hits, more
+    return _fetch(Customer.objects.all(), [row[0] for row in found]), more
 
 
 def _accounts(user, q: str, limit: int):

@@ -61,6 +61,24 @@ def suggest(request):
 
 
 @login_required
+@require_safe
+def customer_suggest(request):
+    """The customers an RCN field (merge, move) suggests for what was typed: RCN and name, as JSON.
+
+    Only customers the user may see (the search's own gate); the fields work as plain text fields without it.
+    """
+    customers = finder.customer_suggestions(request.user, request.GET.get("q"))
+    return JsonResponse(
+        {
+            "customers": [
+                {"rcn": c.rcn, "name": c.name or "", "label": f"{c.rcn} — {c.name}" if c.name else c.rcn}
+                for c in customers
+            ]
+        }
+    )
+
+
+@login_required
 @require_POST
 def saved_filter_save(request):
     """Save the filters a list shows now under a name (the same name replaces them)."""

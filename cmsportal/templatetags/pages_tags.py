@@ -88,3 +88,41 @@ def clipped(value, at=CLIP_AT):
     """A value, cut after `at` characters with the rest behind a "Show all" (a <details>; no script)."""
     text = "" if value is None else str(value)
     return {"text": text, "head": text[:at], "long": len(text) > at}
+
+
+# --- messages next to the section they are about (cmsportal.pages.section_message_tag) -------------------------
+
+
+def _section_of(message) -> str | None:
+    from cmsportal.pages import SECTION_TAG
+
+    for tag in (message.extra_tags or "").split():
+        if tag.startswith(SECTION_TAG):
+            return tag[len(SECTION_TAG) :]
+    return None
+
+
+@register.simple_tag(takes_context=True)
+def general_messages(context):
+    """The page's messages that name no section: base.html shows them at the top of the page."""
+    return [m for m in context.get("messages", ()) if _section_of(m) is None]
+
+
+@register.inclusion_tag("includes/messages.html", takes_context=True)
+def section_messages(context, section):
+    """The messages about `section` (the id of the element this is placed in), marked as shown."""
+    found = [m for m in context.get("messages", ()) if _section_of(m) == section]
+    for message in found:
+        message.shown_in_section = True
+    return {"shown": found, "section": section}
+
+
+@register.inclusion_tag("includes/messages.html", takes_context=True)
+def unplaced_messages(context):
+    """Messages about a section this page has not shown (placed after the content, so none is ever lost)."""
+    found = [
+        m
+        for m in context.get("messages", ())
+        if _section_of(m) is not None and not getattr(m, "shown_in_section", False)
+    ]
+    return {"shown": found, "section": None}

@@ -1,4 +1,5 @@
-/* cmsportal staff pages: search suggestions (ARIA combobox), the "/" shortcut, copy buttons.
+/* cmsportal staff pages: search suggestions (ARIA combobox), customer suggestions under RCN fields, the "/"
+   shortcut, copy buttons.
    Everything here is an enhancement: without JavaScript the search form submits to the results page. */
 (function () {
   "use strict";
@@ -185,8 +186,137 @@
     if (field) field.focus();
   }
 
+  // An RCN field (merge, move) suggests the customers one may see as one types an RCN or part of a name:
+  // "RCN-123-456-789 — Name" options in a listbox under it (the ARIA combobox pattern of the search box);
+  // arrow keys move, Enter or a click puts the RCN in the field, Escape closes. Without JavaScript the
+  // field is a plain text field.
+  function setupCustomerCombobox(input) {
+    var url = input.getAttribute("data-customer-suggest");
+    var wrap = document.createElement("div");
+    var list = document.createElement("div");
+    var timer = null;
+    var controller = null;
+    var active = -1;
+    var lastQuery = null;
+    wrap.className = "combo";
+    list.id = input.id + "-suggestions";
+    list.className = "suggestions";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Customers");
+    list.hidden = true;
+    input.parentNode.insertBefore(wrap, input);
+    wrap.appendChild(input);
+    wrap.appendChild(list);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", list.id);
+
+    function options() {
+      return Array.prototype.slice.call(list.querySelectorAll('[role="option"]'));
+    }
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+    function open() {
+      if (!options().length) { close(); return; }
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+    function highlight(index) {
+      var opts = options();
+      if (!opts.length) return;
+      if (index < 0) index = opts.length - 1;
+      if (index >= opts.length) index = 0;
+      opts.forEach(function (o, i) { o.setAttribute("aria-selected", i === index ? "true" : "false"); });
+      active = index;
+      input.setAttribute("aria-activedescendant", opts[index].id);
+      opts[index].scrollIntoView({ block: "nearest" });
+    }
+    function choose(option) {
+      input.value = option.getAttribute("data-value");
+      lastQuery = input.value;
+      close();
+      input.focus();
+    }
+    function fill(customers) {
+      while (list.firstChild) list.removeChild(list.firstChild);
+      customers.forEach(function (customer, i) {
+        var option = document.createElement("div");
+        var ident = document.createElement("span");
+        option.id = list.id + "-" + i;
+        option.className = "sugg";
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", "false");
+        option.setAttribute("data-value", customer.rcn);
+        option.setAttribute("data-testid", "customer-suggestion");
+        ident.className = "hit-ident";
+        ident.textContent = customer.rcn;
+        option.appendChild(ident);
+        if (customer.name) option.appendChild(document.createTextNode(" — " + customer.name));
+        list.appendChild(option);
+      });
+      active = -1;
+      input.removeAttribute("aria-activedescendant");
+    }
+    function fetchCustomers() {
+      var q = input.value.trim();
+      if (q === lastQuery) { open(); return; }
+      lastQuery = q;
+      if (!q) { fill([]); close(); return; }
+      if (controller) controller.abort();
+      controller = "AbortController" in window ? new AbortController() : null;
+      fetch(url + "?q=" + encodeURIComponent(q), {
+        credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-Requested-With": "fetch" },
+        signal: controller ? controller.signal : undefined
+      }).then(function (response) {
+        if (!response.ok || response.redirected) throw new Error(response.status);
+        return response.json();
+      }).then(function (data) {
+        if (input.value.trim() !== q) return;
+        fill(data.customers || []);
+        if (document.activeElement === input) open();
+      }).catch(function () { /* network hiccup or aborted: the field still takes an RCN */ });
+    }
+
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(fetchCustomers, 150);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        if (list.hidden) { open(); if (list.hidden) { lastQuery = null; fetchCustomers(); } return; }
+        highlight(active + 1);
+      } else if (event.key === "ArrowUp") {
+        if (list.hidden) return;
+        event.preventDefault();
+        highlight(active - 1);
+      } else if (event.key === "Enter") {
+        var opts = options();
+        if (!list.hidden && active >= 0 && opts[active]) {
+          event.preventDefault();  // choosing a customer, not submitting the form yet
+          choose(opts[active]);
+        }
+      } else if (event.key === "Escape") {
+        if (!list.hidden) { event.preventDefault(); close(); }
+      }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+    list.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    list.addEventListener("click", function (event) {
+      var option = event.target.closest ? event.target.closest('[role="option"]') : null;
+      if (option) choose(option);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-suggest-url]"), setupCombobox);
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-customer-suggest]"), setupCustomerCombobox);
     focusActionForm();
     setupFilterPanel();
     setupBulkSelection();

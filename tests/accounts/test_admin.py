@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import services
-from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange
+from accounts.models import REASON_MAX_LENGTH, Account, AccountHistory, Customer, RCNChange, StatusChange
 from cmsportal.identity.access import Actor
 from contacts.models import AccountContact
 from tests.admin_helpers import action_data, add_inline_row, changeform_data, changelist_rows, inline_prefix
@@ -455,6 +455,20 @@ def test_change_status_action(client, directory):
         assert [h[0] for h in history] == ["LEGACY_ACCOUNT_STATUS"]
         assert status[0][0] == "Closed" and status[0][4:] == ("boss", "RACKER")
     assert trail_rows(directory["faws"]) == ([], [], [])
+
+
+def test_change_status_action_records_a_reason_within_the_services_limit(client, directory):
+    account = directory["cloud"]
+
+    def apply(reason):
+        data = action_data("change_status", [account], apply="1", status="Closed", access_policy="", fraud_status="")
+        return client.post(CHANGELIST, {**data, "reason": reason}, follow=True)
+
+    response = apply("x" * (REASON_MAX_LENGTH + 1))
+    assert f"at most {REASON_MAX_LENGTH} characters" in response.content.decode()
+    assert trail_rows(account) == ([], [], [])
+    apply("Closed at the customer's request")
+    assert StatusChange.objects.get(account=account).reason == "Closed at the customer's request"
 
 
 def test_change_status_action_needs_a_choice(client, directory):

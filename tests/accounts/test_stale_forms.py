@@ -39,7 +39,8 @@ def client():
 @pytest.mark.parametrize(
     "action, data",
     [
-        ("status", {"status": "Suspended"}),
+        # Submitted again over bob's closing, the change reopens the account: that needs a reason.
+        ("status", {"status": "Suspended", "reason": "Reopened after review"}),
         ("collections", {"collections_status": "DELINQUENT_LEVEL_1"}),
         ("nickname", {"nickname": "mine"}),
         ("move", {"rcn": "RCN-100-000-009"}),

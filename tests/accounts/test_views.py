@@ -469,7 +469,7 @@ def test_change_status_writes_history_and_shows_it(editor_client, two_tenants):
     assert (latest.status, latest.fraud_status, latest.username) == ("Suspended", "REJECT", "editor")
     assert AccountHistory.objects.filter(account=account, change_type="LEGACY_ACCOUNT_STATUS").count() == 1
     body = response.content.decode()
-    assert response.redirect_chain[-1][0] == account.get_absolute_url()
+    assert response.redirect_chain[-1][0] == account.get_absolute_url() + "#status"
     assert "Status of CLOUD/1001 changed" in body
     assert "LEGACY_ACCOUNT_STATUS" in body
 
@@ -539,7 +539,7 @@ def test_move_to_same_customer_is_a_form_error(editor_client, two_tenants):
 
 def test_merge_customers(editor_client, two_tenants):
     response = confirm(editor_client, "/customers/RCN-200-000-002/merge/", {"target": "RCN-100-000-001"})
-    assert response.redirect_chain[-1][0] == two_tenants["mine"].get_absolute_url()
+    assert response.redirect_chain[-1][0] == two_tenants["mine"].get_absolute_url() + "#accounts"
     assert RCNChange.objects.filter(account=two_tenants["other"], change_type="MERGE").exists()
     body = response.content.decode()
     assert "RCN-200-000-002 was merged into RCN-100-000-001." in body

@@ -50,7 +50,7 @@ def test_change_status(as_staff):
     expect(changes).to_contain_text("Access policy: Full → Suspended")
     expect(changes).to_contain_text("Fraud status recorded: Reject")
     page.get_by_test_id("confirm").click()
-    expect(page).to_have_url(as_staff.url(ACCOUNT))
+    expect(page).to_have_url(as_staff.url(ACCOUNT + "#status"))
     expect_success(page, "Status of CLOUD/5342823 changed")
     expect(page.get_by_test_id("status-badge")).to_have_text("Suspended")
     expect(page.get_by_test_id("access-badge")).to_have_text("Access: Suspended")
@@ -152,7 +152,7 @@ def test_merge_two_customers(as_staff):
         "(Globex Corporation): 1 account and 1 contact."
     )
     page.get_by_test_id("confirm").click()
-    expect(page).to_have_url(as_staff.url("/customers/RCN-400-500-600/"))
+    expect(page).to_have_url(as_staff.url("/customers/RCN-400-500-600/#accounts"))
     expect_success(page, "RCN-700-800-900 was merged into RCN-400-500-600.")
     assert [r[0] for r in table_rows(page, "account-row")] == ["CLOUD/6060606", "FANATICAL_SUPPORT_FOR_AWS/8080"]
     assert sorted(r[0] for r in table_rows(page, "contact-row")) == ["RPN-444-555-666", "RPN-777-888-999"]
