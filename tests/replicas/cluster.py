@@ -243,9 +243,9 @@ def marker() -> str:
 
 @contextmanager
 def serving(tmp_path: Path, **env: str):
-    """gunicorn (one worker, one thread: one replica state to reason about) with `env`."""
+    """gunicorn (by default one worker, one thread: one replica state to reason about) with `env`."""
     port = free_port()
-    full = app_env(GUNICORN_WORKERS="1", GUNICORN_THREADS="1", GUNICORN_LOGLEVEL="warning", **env)
+    full = app_env(**{"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1", "GUNICORN_LOGLEVEL": "warning", **env})
     log = tmp_path / f"gunicorn-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 (our own venv's gunicorn, fixed arguments)

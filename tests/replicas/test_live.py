@@ -7,13 +7,14 @@ its parameters, of the server that ran it and of no other. Every wait is bounded
 
 import json
 import re
+import sys
 import time
 from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
 
-from .cluster import Browser, marker, serving
+from .cluster import BASE_DIR, Browser, app_env, marker, run, serving
 
 pytestmark = pytest.mark.postgres
 
@@ -108,6 +109,17 @@ def submit(browser: Browser, path: str, fields: dict):
     return browser.post_form(path, {**data, **fields})
 
 
+def change_status(browser: Browser, path: str, status: str) -> str:
+    """Changes an account's status through the staff form and its confirmation; the page it redirects to."""
+    code, _, page = submit(browser, path, {"status": status})
+    assert code == 200 and b'name="confirm"' in page, page[:3000]
+    hidden = dict(re.findall(rb'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    fields = {k.decode(): v.decode() for k, v in hidden.items()}
+    code, headers, page = browser.post_form(path, {**fields, "status": status, "confirm": "yes"})
+    assert code == 302, page[:3000]
+    return headers["location"]
+
+
 def test_a_client_that_wrote_reads_its_write_from_the_primary_and_others_read_the_replica(replicated, tmp_path):
     with serving(tmp_path, **env(replicated, CMS_READ_YOUR_WRITES_SECONDS="3")) as app:
         writer, reader = api(app, replicated), staff(app, replicated)
@@ -135,15 +147,9 @@ def test_a_client_that_wrote_reads_its_write_from_the_primary_and_others_read_th
         until(writer_on_replica, 10, "the writer's reads never went back to the replica")
 
         # A staff form (a status change, confirmed) and the page it leads to: both on the primary.
-        path = "/accounts/CLOUD/7700103/status/"
-        status, _, page = submit(reader, path, {"status": "Suspended"})
-        assert status == 200 and b'name="confirm"' in page, page[:3000]
-        hidden = dict(re.findall(rb'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-        fields = {k.decode(): v.decode() for k, v in hidden.items()}
-        status, headers, page = reader.post_form(path, {**fields, "status": "Suspended", "confirm": "yes"})
-        assert status == 302, page[:3000]
+        location = change_status(reader, "/accounts/CLOUD/7700103/status/", "Suspended")
         assert "cms_wrote" in reader.cookies
-        _, _, page, before = served_by(replicated, lambda: reader.get(headers["location"]))
+        _, _, page, before = served_by(replicated, lambda: reader.get(location))
         assert b"Suspended" in page
         assert ran_on(replicated, before, "7700103") == {"primary"}
 
@@ -210,3 +216,17 @@ def test_a_replica_behind_the_lag_limit_is_skipped_until_it_catches_up(replicate
         until(lambda: answered_by("replica"), 15, "reads never came back to the replica")
         log = app.log_text()
         assert log.count("Replica replica1 is skipped:") == 1 and log.count("Replica replica1 is back") == 1, log
+
+
+def test_cms_export_reads_from_the_replica(replicated):
+    replicated.wait_replayed()
+    before = (len(replicated.primary.log_text()), len(replicated.replica.log_text()))
+    result = run(
+        [sys.executable, "manage.py", "cms_export", "-"],
+        cwd=BASE_DIR,
+        env=app_env(**env(replicated)),
+        timeout=120,
+    )
+    assert '"7700101"' in result.stdout
+    assert ran_on(replicated, before, "READ ONLY") == {"replica"}
+    assert ran_on(replicated, before, "accounts_account") == {"replica"}
