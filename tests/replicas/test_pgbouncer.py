@@ -151,3 +151,15 @@ def test_the_application_works_behind_pgbouncer_in_transaction_mode_with_a_pool(
         assert '"7700105"' in result.stdout
         counts = transactions(replicated, port)
         assert counts["cms"] > 0 and counts["cms_replica"] > 0, counts
+
+
+def test_with_the_pool_on_an_unreachable_database_is_a_quick_503_not_a_hang(tmp_path):
+    nowhere = f"postgres://postgres@127.0.0.1:{free_port()}/cms"
+    env = {"DATABASE_URL": nowhere, "CMS_DB_POOL": "1:2", "CMS_DB_CONNECT_TIMEOUT": "1", "CMS_DB_POOL_TIMEOUT": "1.5"}
+    with serving(tmp_path, **env) as app:
+        for path in ("/v1/customer_accounts", "/healthz"):
+            started = time.monotonic()
+            status, _, body = app.request("GET", path, headers={"X-Auth-Token": "any"})
+            assert status == 503, body[:500]
+            assert 1.0 < time.monotonic() - started < 6  # the pool waited its timeout, then gave up
+        assert "couldn't get a connection after 1.50 sec" in app.log_text()
