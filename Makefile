@@ -11,7 +11,7 @@ SCALE ?= 100000
 BENCH_OUT ?= bench/out
 PYTEST_ARGS ?=
 
-.PHONY: help install run serve test lint format migrate seed browser bench clean
+.PHONY: help install run serve test lint format migrate seed browser pgbouncer bench clean
 
 help:
 	@echo "make run      install, migrate, load demo data, serve http://$(HOST):$(PORT)"
@@ -50,7 +50,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; \
 	  else echo "chromium is not installed: browser tests will be skipped (apt-get install chromium)"; fi; }
 
-test: install browser
+# The connection-pooler test runs Debian's PgBouncer; install it when missing and we may (root).
+pgbouncer:
+	@{ command -v pgbouncer || test -x /usr/sbin/pgbouncer; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null; \
+	  else echo "pgbouncer is not installed: its test will be skipped (apt-get install pgbouncer)"; fi; }
+
+test: install browser pgbouncer
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

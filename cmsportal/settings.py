@@ -13,13 +13,24 @@ DJANGO_HSTS_INCLUDE_SUBDOMAINS, DJANGO_HSTS_PRELOAD  with DJANGO_HTTPS (default:
 CMS_DB_CONNECT_TIMEOUT  seconds to wait for PostgreSQL to accept a connection (default: 3)
 CMS_PREPARED_STATEMENTS  0 to stop preparing the per-request API queries on PostgreSQL (default: on;
                       turn it off behind a connection pooler in transaction mode that cannot keep them)
+DATABASE_REPLICA_URLS  comma-separated PostgreSQL read replicas (streaming standbys of DATABASE_URL), used as
+                      replica1, replica2, ... by cmsportal/replicas.py (default: none, everything on the primary)
+CMS_REPLICA_MAX_LAG_SECONDS  a replica further behind than this is skipped until it catches up (default: 10)
+CMS_REPLICA_CHECK_SECONDS  how often each worker checks a replica's reachability and lag (default: 3)
+CMS_READ_YOUR_WRITES_SECONDS  a client (session or API token) that wrote reads from the primary this long
+                      afterwards (default: 5)
+CMS_DB_POOL           MIN:MAX (or MAX) connections per worker process in a psycopg pool for PostgreSQL, the primary
+                      and each replica alike (default: off, one persistent connection per thread, DJANGO_CONN_MAX_AGE)
+CMS_DB_POOL_TIMEOUT   seconds a request waits for a pooled connection (default: CMS_DB_CONNECT_TIMEOUT)
 """
 
+import copy
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -80,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "cmsportal.headers.SecurityHeadersMiddleware",  # Content-Security-Policy; the API's answers are not cached
     "cmsportal.outage.OutageMiddleware",  # the database away: 503, wherever the request failed
+    "cmsportal.replicas.ReplicaMiddleware",  # which database a request reads from; read-your-writes
     "cmsportal.api.faults.FaultMiddleware",
     "cmsportal.inputguard.InputGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -129,6 +141,42 @@ if DATABASES["default"]["ENGINE"] == "cmsportal.postgresql" and CMS_PREPARED_STA
     # parameters on the client and never prepare either way; a threshold lets the cursors of
     # cmsportal/api/precompiled.py prepare the per-request API queries.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+CMS_DB_POOL = os.environ.get("CMS_DB_POOL", "").strip()
+if DATABASES["default"]["ENGINE"] == "cmsportal.postgresql" and CMS_DB_POOL:
+    # Django's psycopg pool: each worker process keeps MIN..MAX open connections that its threads borrow for a
+    # request and give back after it; it replaces persistent connections (CONN_MAX_AGE must be 0).
+    try:
+        _min, _, _max = CMS_DB_POOL.rpartition(":")
+        _pool = {"min_size": int(_min or 1), "max_size": int(_max)}
+    except ValueError:
+        raise ImproperlyConfigured(f"CMS_DB_POOL must be MIN:MAX or MAX, not {CMS_DB_POOL!r}") from None
+    if not 0 <= _pool["min_size"] <= _pool["max_size"] or _pool["max_size"] < 1:
+        raise ImproperlyConfigured(f"CMS_DB_POOL must have 0 <= MIN <= MAX and MAX >= 1, not {CMS_DB_POOL!r}")
+    # A request waits this long for a connection, then fails with the 503 of cmsportal/outage.py.
+    _pool["timeout"] = float(
+        os.environ.get("CMS_DB_POOL_TIMEOUT") or DATABASES["default"]["OPTIONS"]["connect_timeout"] or 3
+    )
+    DATABASES["default"]["OPTIONS"]["pool"] = _pool
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Read replicas: replica1, replica2, ... with the primary's engine and options; their test databases are the
+# primary's (TEST MIRROR). Which reads go where: cmsportal/replicas.py.
+CMS_REPLICAS = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), start=1):
+    if DATABASES["default"]["ENGINE"] != "cmsportal.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs PostgreSQL: set DATABASE_URL=postgres://...")
+    _parsed = dj_database_url.parse(_url)
+    _replica = copy.deepcopy(DATABASES["default"])
+    _replica.update({key: _parsed[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT") if key in _parsed})
+    _replica["OPTIONS"].update(_parsed.get("OPTIONS", {}))
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+    CMS_REPLICAS.append(f"replica{_number}")
+DATABASE_ROUTERS = ["cmsportal.replicas.ReplicaRouter"] if CMS_REPLICAS else []
+CMS_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("CMS_REPLICA_MAX_LAG_SECONDS", "10"))
+CMS_REPLICA_CHECK_SECONDS = float(os.environ.get("CMS_REPLICA_CHECK_SECONDS", "3"))
+CMS_READ_YOUR_WRITES_SECONDS = float(os.environ.get("CMS_READ_YOUR_WRITES_SECONDS", "5"))
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the pages read while an import writes; a busy timeout instead of "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(

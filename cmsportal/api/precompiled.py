@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, router
 from django.db.models import Model, QuerySet
 
 
@@ -80,8 +80,11 @@ class PrecompiledQuery:
         layout = [(None, self.model, own), *((name, model, self._attnames(model)) for name, model in self.related)]
         return compiler, sql, list(params), slots, converters, layout
 
-    def fetch(self, *values, using: str = "default") -> list[Model]:
-        """The instances the query answers for these values (in the order of the placeholders)."""
+    def fetch(self, *values, using: str | None = None) -> list[Model]:
+        """The instances the query answers for these values (in the order of the placeholders), read from
+        `using` or, by default, where the database routers send reads of the model (cmsportal/replicas.py)."""
+        if using is None:
+            using = router.db_for_read(self.model)
         cache = getattr(self._local, "compiled", None)
         if cache is None:
             cache = self._local.compiled = {}

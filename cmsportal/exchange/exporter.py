@@ -44,9 +44,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import connections, transaction
 
 from accounts.models import AccountType
+from cmsportal import replicas
 from cmsportal.dates import format_date
 
 from . import encoders
@@ -441,10 +442,11 @@ class _snapshot:
         return False
 
 
-def export_chunks(using: str = DEFAULT_DB_ALIAS) -> Iterator[tuple[int, bytearray]]:
+def export_chunks(using: str | None = None) -> Iterator[tuple[int, bytearray]]:
     """Every record of the database as its line (compact JSON, UTF-8, ending in a newline), in
-    canonical order (see the module docstring): (number of records, their lines) a batch at a time."""
-    connection = connections[using]
+    canonical order (see the module docstring): (number of records, their lines) a batch at a time.
+    Read from `using`, by default where reads go now (a replica under `replicas.reading_from_replicas()`)."""
+    connection = connections[using or replicas.read_alias()]
     with _snapshot(connection):
         # The reading thread uses this thread's connection (never at the same time as this thread).
         connection.inc_thread_sharing()

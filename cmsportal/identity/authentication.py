@@ -4,6 +4,7 @@ from django.urls import get_script_prefix
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from cmsportal import replicas
 from cmsportal.identity import services
 
 INVALID_TOKEN = "The X-Auth-Token is not valid: it is unknown, expired or revoked."  # noqa: S105 (a message, not a secret)
@@ -26,7 +27,12 @@ class TokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
         if "HTTP_X_AUTH_TOKEN" not in request.META:
             return None
-        token = services.token_lookup(request.META["HTTP_X_AUTH_TOKEN"].strip())
+        plaintext = request.META["HTTP_X_AUTH_TOKEN"].strip()
+        token = services.token_lookup(plaintext)
+        if token is None and replicas.reads_on_replica():
+            # A token issued a moment ago may not have reached the replica yet: the primary knows it.
+            with replicas.reading_from_primary():
+                token = services.token_lookup(plaintext)
         if token is None:
             raise exceptions.AuthenticationFailed(INVALID_TOKEN)
         return token.user, token

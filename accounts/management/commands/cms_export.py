@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from cmsportal import replicas
 from cmsportal.exchange import ExchangeError, export_file
 
 
@@ -15,7 +16,8 @@ class Command(BaseCommand):
         # With the records on stdout, progress and the summary go to stderr.
         console = self.stderr if file == "-" else self.stdout
         try:
-            count = export_file(file, stdout=console)
+            with replicas.reading_from_replicas():  # a healthy replica, if any, serves the export
+                count = export_file(file, stdout=console)
         except ExchangeError as exc:
             raise CommandError(str(exc)) from None
         target = file if file != "-" else "stdout"
