@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from accounts import representations as accounts
 from cmsportal import resources as r
-from cmsportal.exchange import codec
+from cmsportal.exchange import fields as codec
 from contacts import representations as contacts
 from contacts.models import Contact
 from metadata import representations as metadata
@@ -166,8 +166,8 @@ def test_every_model_a_resource_reads_through_a_list_is_declared():
 
 # -- the declarations against the exchange's import checks ---------------------------------------------
 #
-# codec.py checks imported records with its own tables, to be derived from the declarations next.
-# Until then this holds the two to the same facts, key by key.
+# The exchange checks imported records with its own tables (cmsportal/exchange/fields.py), to be derived from
+# the declarations next. Until then this holds the two to the same facts, key by key.
 
 
 def _exchange_tables():
