@@ -83,7 +83,9 @@ def test_racing_status_changes_serialise(account):
     url = f"/accounts/CLOUD/{account.account_id}/status/"
 
     def change(i):
-        response = editors[i].post(url, {"status": choices[i % len(choices)], "confirm": "yes"})
+        # Every writer gives a reason: closing, reopening and lifting a suspension need one.
+        data = {"status": choices[i % len(choices)], "reason": f"race {i}", "confirm": "yes"}
+        response = editors[i].post(url, data)
         # A writer that finds the account already in the status it asks for is refused as a no-op (the form
         # again, saying so): which writers those are depends on who commits first.
         if response.status_code == 200:
