@@ -15,7 +15,10 @@ from django.db.models import Q
 from cmsportal import dates
 from cmsportal.api import conditional
 from cmsportal.api.conditional import Expectation, Version
+from cmsportal.changes.choices import Action, ObjectType
+from cmsportal.changes.services import change_record, change_record_update
 from cmsportal.identity.access import Actor
+from cmsportal.resources import snapshot
 from contacts.models import AccountContact, AccountContactRole, Contact
 
 from .choices import (
@@ -182,6 +185,22 @@ def reason_missing_message(risks: list[str]) -> str:
     return f"Give a reason: this change means {' and '.join(risks)}."
 
 
+def _log_account(account: Account, action: str, actor: Actor | None, when, before: dict | None = None, **kwargs):
+    """The change record of a change to `account`: the keys that changed since `before`, or all of it."""
+    fields = {"object_type": ObjectType.ACCOUNT, "object_key": account.key, "rcn": account.customer.rcn}
+    fields.update(account_key=account.key, actor=actor, when=when, **kwargs)
+    if before is None:
+        return change_record(action=action, after=snapshot(account), **fields)
+    return change_record_update(action=action, before=before, after=snapshot(account), **fields)
+
+
+def _log_customer(customer: Customer, action: str, before: dict | None = None, after: dict | None = None, **kwargs):
+    fields = {"object_type": ObjectType.CUSTOMER, "object_key": customer.rcn, "rcn": customer.rcn}
+    if action == Action.UPDATE:
+        return change_record_update(before=before, after=after, **fields, **kwargs)
+    return change_record(action=action, before=before, after=after, **fields, **kwargs)
+
+
 def _record_rcn(account: Account, change_type: str, actor: Actor, when):
     """Append an accountRCNChange row naming the account's (new) customer."""
     return RCNChange.objects.create(
@@ -210,7 +229,8 @@ def _locked(account: Account, expected_version: str | Expectation | None = None)
     return locked
 
 
-def customer_create(*, rcn: str, name: str | None = None) -> Customer:
+@transaction.atomic
+def customer_create(*, rcn: str, name: str | None = None, actor: Actor | None = None) -> Customer:
     customer = Customer(rcn=rcn, name=name)
     customer.full_clean()
     try:
@@ -218,25 +238,30 @@ def customer_create(*, rcn: str, name: str | None = None) -> Customer:
             customer.save()
     except IntegrityError:
         raise ValidationError({"rcn": f"A customer {rcn} already exists."}) from None
-    return customer
-
-
-def customer_rename(*, customer: Customer, name: str | None) -> Customer:
-    customer.name = name
-    customer.implicit = False
-    customer.full_clean()
-    customer.save(update_fields=["name", "implicit"])
+    _log_customer(customer, Action.CREATE, after=snapshot(customer), actor=actor)
     return customer
 
 
 @transaction.atomic
-def customer_delete(*, customer: Customer) -> None:
+def customer_rename(*, customer: Customer, name: str | None, actor: Actor | None = None) -> Customer:
+    before = snapshot(customer)
+    customer.name = name
+    customer.implicit = False
+    customer.full_clean()
+    customer.save(update_fields=["name", "implicit"])
+    _log_customer(customer, Action.UPDATE, before=before, after=snapshot(customer), actor=actor)
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer, actor: Actor | None = None) -> None:
     """Delete a customer that has no accounts and no contacts (merge it into another to move them first)."""
     locked = Customer.objects.select_for_update().filter(pk=customer.pk).first()
     if locked is None:
         raise ValidationError(f"{customer.rcn} no longer exists.")
     if Account.objects.filter(customer=locked).exists() or Contact.objects.filter(customer=locked).exists():
         raise ValidationError(f"{locked.rcn} has accounts or contacts: merge it into another customer instead.")
+    _log_customer(locked, Action.DELETE, before=snapshot(locked), actor=actor)
     locked.delete()
 
 
@@ -305,6 +330,7 @@ def account_create(
     _record_history(account, AccountChangeType.NEW, actor, when)
     _record_rcn(account, RCNChangeType.NEW, actor, when)
     _record_status(account, actor, when, fraud_status)
+    _log_account(account, Action.CREATE, actor, when)
     return account
 
 
@@ -341,6 +367,7 @@ def account_status_change(
         if risks:
             raise ValidationError({"reason": reason_missing_message(risks)})
     when = dates.now()
+    before = snapshot(account)
     if status is not None:
         account.status = status
     if access_policy is not None:
@@ -349,6 +376,7 @@ def account_status_change(
     account.save()
     _record_status(account, actor, when, fraud_status, reason)
     _record_history(account, AccountChangeType.LEGACY_ACCOUNT_STATUS, actor, when)
+    _log_account(account, Action.UPDATE, actor, when, before)
     return account
 
 
@@ -362,11 +390,13 @@ def account_collections_status_change(
     _check_choice(collections_status, CollectionsStatus, "collections_status")
     account = _locked(account, expected_version)
     when = dates.now()
+    before = snapshot(account)
     account.collections_status = collections_status
     _touch(account, actor, when)
     account.save()
     _record_status(account, actor, when)
     _record_history(account, AccountChangeType.COLLECTIONS_STATUS, actor, when)
+    _log_account(account, Action.UPDATE, actor, when, before)
     return account
 
 
@@ -377,11 +407,13 @@ def account_nickname_change(
     """Change the nickname (empty removes it); writes a NICKNAME history row."""
     account = _locked(account, expected_version)
     when = dates.now()
+    before = snapshot(account)
     account.nickname = nickname or None
     _touch(account, actor, when)
     account.full_clean()
     account.save()
     _record_history(account, AccountChangeType.NICKNAME, actor, when)
+    _log_account(account, Action.UPDATE, actor, when, before)
     return account
 
 
@@ -394,11 +426,14 @@ def account_update(
     if unknown:
         raise ValidationError(f"account_update cannot change {', '.join(sorted(unknown))}.")
     account = _locked(account, expected_version)
+    before = snapshot(account)
     for field, value in fields.items():
         setattr(account, field, value)
-    _touch(account, actor, dates.now())
+    when = dates.now()
+    _touch(account, actor, when)
     account.full_clean()
     account.save()
+    _log_account(account, Action.UPDATE, actor, when, before)
     return account
 
 
@@ -428,6 +463,7 @@ def account_move(
     if account.customer_id == customer.pk:
         raise ValidationError({"customer": f"{account.key} already belongs to {customer.rcn}."})
     when = dates.now()
+    before = snapshot(account)
     removed = _remove_links(
         AccountContact.objects.filter(account=account).exclude(contact__customer=customer), actor, when
     )
@@ -436,6 +472,7 @@ def account_move(
     account.save()
     _record_history(account, AccountChangeType.RCN_UPDATE, actor, when, destination=destination_actor or actor)
     _record_rcn(account, RCNChangeType.RCN_UPDATE, actor, when)
+    _log_account(account, Action.MOVE, actor, when, before)
     return AccountMoved(account, removed)
 
 
@@ -454,13 +491,17 @@ def customers_merge(*, source: Customer, target: Customer, actor: Actor) -> Cust
     source, target = locked[source.pk], locked[target.pk]
     when = dates.now()
     accounts = list(Account.objects.select_for_update().filter(customer=source).order_by("type", "account_id"))
+    befores = []
     for account in accounts:
+        account.customer = source  # the locked source, so that the snapshot needs no query
+        befores.append(snapshot(account))
         account.customer = target
         _touch(account, actor, when)
     Account.objects.bulk_update(accounts, ["customer", "last_updated_by", "last_updated_date"])
-    for account in accounts:
+    for account, before in zip(accounts, befores, strict=True):
         _record_history(account, AccountChangeType.RCN_UPDATE, actor, when, destination=actor)
         _record_rcn(account, RCNChangeType.MERGE, actor, when)
+        _log_account(account, Action.MOVE, actor, when, before)
     contacts = list(source.contacts.values_list("pk", flat=True))
     Contact.objects.filter(pk__in=contacts).update(customer=target)
     # Accounts and contacts moved together, so the contacts keep their roles. Links that broke the rule
@@ -473,8 +514,20 @@ def customers_merge(*, source: Customer, target: Customer, actor: Actor) -> Cust
         actor,
         when,
     )
+    target_before = snapshot(target)
     if target.implicit and source.name and not target.name:
         target.name, target.implicit = source.name, False
         target.save(update_fields=["name", "implicit"])
+    _log_customer(
+        target,
+        Action.MERGE,
+        before=target_before,
+        after={**snapshot(target), "merged": source.rcn, "accounts": len(accounts), "contacts": len(contacts)},
+        actor=actor,
+        when=when,
+    )
+    _log_customer(
+        source, Action.DELETE, before=snapshot(source), after={"mergedInto": target.rcn}, actor=actor, when=when
+    )
     source.delete()
     return target

@@ -1,0 +1,70 @@
+"""One row per change to the directory (NetBox's change log shape, written explicitly by the services).
+
+The feed's order is (`txid`, `id`): on PostgreSQL `txid` is the writing transaction's id, taken when
+the row is inserted, so the rows of one transaction are adjacent, and a reader that shows only the
+rows of transactions older than its snapshot's oldest running one (`pg_snapshot_xmin`) can never
+skip a row that commits later: every transaction that could still commit has a txid at or above
+that horizon. SQLite runs one writer at a time, so there `txid` is 0 and `id` alone is commit order.
+"""
+
+from django.db import models
+
+from accounts.choices import UserType
+
+from .choices import Action, ObjectType
+
+__all__ = ["Change", "TransactionId"]
+
+
+class TransactionId(models.Func):
+    """The current transaction's id as a bigint on PostgreSQL; 0 elsewhere (one writer at a time)."""
+
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return "0", []
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return "(pg_current_xact_id()::text::bigint)", []
+
+
+class Change(models.Model):
+    """A change to one object: who, when, what, and the changed fields' values before and after.
+
+    `before` / `after` hold the declared representation's keys (see `cmsportal.resources.snapshot`):
+    the whole object for create (after) and delete (before), the changed keys for the rest. Natural
+    keys, not foreign keys: a record outlives its object. `rcn` and `account_key` name the customer
+    and account the object belonged to, so that their pages list their children's changes and a
+    tenant sees only the changes of accounts it may see; `namespace` lets a metadata value be
+    redacted for whoever may not read it. Never a secret: tokens and API keys are named, not shown.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    txid = models.BigIntegerField(db_default=TransactionId(), editable=False)
+    time = models.DateTimeField()
+    request_id = models.UUIDField(help_text="Groups the changes of one request, command or import.")
+    actor_username = models.CharField(max_length=150)
+    actor_type = models.CharField(max_length=10, choices=UserType.choices)
+    object_type = models.CharField(max_length=20, choices=ObjectType.choices)
+    object_key = models.CharField(max_length=300)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    rcn = models.CharField("RCN", max_length=20, null=True, blank=True)
+    account_key = models.CharField(max_length=100, null=True, blank=True)
+    namespace = models.CharField(max_length=100, null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-txid", "-id"]
+        indexes = [
+            models.Index(fields=["txid", "id"], name="change_feed_idx"),
+            models.Index(fields=["object_type", "object_key", "id"], name="change_object_idx"),
+            models.Index(fields=["rcn", "id"], name="change_rcn_idx"),
+            models.Index(fields=["account_key", "id"], name="change_account_idx"),
+            models.Index(fields=["actor_username", "id"], name="change_actor_idx"),
+            models.Index(fields=["request_id"], name="change_request_idx"),
+            models.Index(fields=["time"], name="change_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.get_object_type_display().lower()} {self.object_key}"
