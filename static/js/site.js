@@ -4,25 +4,30 @@
 (function () {
   "use strict";
 
-  function setupCombobox(form) {
-    var input = form.querySelector('input[role="combobox"]');
-    var list = document.getElementById(input.getAttribute("aria-controls"));
-    var url = form.getAttribute("data-suggest-url");
+  // One ARIA combobox (the search box's and the RCN fields'): `input` controls the listbox `list`.
+  // config.fetch(q, signal) is a promise of data for the query, config.render(data) fills the list with it
+  // (null empties it), config.choose(option) acts on an option (Enter); arrow keys move, Escape closes
+  // (and, with config.clearOnEscape, then empties the field); config.openOnFocus reopens it on focus.
+  function combobox(input, list, config) {
     var timer = null;
     var controller = null;
     var active = -1;
     var lastQuery = null;
 
     function options() {
-      return Array.prototype.slice.call(list.querySelectorAll('a[role="option"]'));
+      return Array.prototype.slice.call(list.querySelectorAll('[role="option"]'));
+    }
+    function forget() {
+      active = -1;
+      input.removeAttribute("aria-activedescendant");
     }
     function close() {
       list.hidden = true;
       input.setAttribute("aria-expanded", "false");
-      input.removeAttribute("aria-activedescendant");
-      active = -1;
+      forget();
     }
     function open() {
+      if (!list.children.length) { close(); return; }
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
     }
@@ -36,38 +41,29 @@
       input.setAttribute("aria-activedescendant", opts[index].id);
       opts[index].scrollIntoView({ block: "nearest" });
     }
-    function fetchSuggestions() {
+    function refresh() {
       var q = input.value.trim();
-      if (q === lastQuery) { if (q) open(); return; }
+      if (q === lastQuery) { open(); return; }
       lastQuery = q;
-      if (!q) { list.innerHTML = ""; close(); return; }
+      if (!q) { config.render(null); close(); return; }
       if (controller) controller.abort();
       controller = "AbortController" in window ? new AbortController() : null;
-      fetch(url + "?q=" + encodeURIComponent(q), {
-        credentials: "same-origin",
-        headers: { "X-Requested-With": "fetch" },
-        signal: controller ? controller.signal : undefined
-      }).then(function (response) {
-        // A redirect means the session ended (sign-in page): never show that page as suggestions.
-        if (!response.ok || response.redirected) throw new Error(response.status);
-        return response.text();
-      }).then(function (html) {
+      config.fetch(q, controller ? controller.signal : undefined).then(function (data) {
         if (input.value.trim() !== q) return;
-        list.innerHTML = html;  // server-rendered and escaped by the template engine
-        active = -1;
-        input.removeAttribute("aria-activedescendant");
-        open();
-      }).catch(function () { /* network hiccup or aborted: the form still works */ });
+        config.render(data);
+        forget();
+        if (document.activeElement === input) open();
+      }).catch(function () { /* network hiccup or aborted: the field still works without suggestions */ });
     }
 
     input.addEventListener("input", function () {
       clearTimeout(timer);
-      timer = setTimeout(fetchSuggestions, 180);
+      timer = setTimeout(refresh, config.delay || 150);
     });
     input.addEventListener("keydown", function (event) {
       if (event.key === "ArrowDown") {
         event.preventDefault();
-        if (list.hidden) { lastQuery = null; fetchSuggestions(); return; }
+        if (list.hidden) { refresh(); return; }
         highlight(active + 1);
       } else if (event.key === "ArrowUp") {
         if (list.hidden) return;
@@ -76,17 +72,51 @@
       } else if (event.key === "Enter") {
         var opts = options();
         if (!list.hidden && active >= 0 && opts[active]) {
-          event.preventDefault();
-          window.location.href = opts[active].href;
+          event.preventDefault();  // acting on the option, not submitting the form
+          config.choose(opts[active], close);
         }
       } else if (event.key === "Escape") {
         if (!list.hidden) { event.preventDefault(); close(); }
-        else if (input.value) { input.value = ""; lastQuery = null; }
+        else if (config.clearOnEscape && input.value) { input.value = ""; lastQuery = null; }
       }
     });
     input.addEventListener("blur", function () { setTimeout(close, 150); });
-    input.addEventListener("focus", function () { if (input.value.trim() && list.innerHTML) open(); });
+    if (config.openOnFocus) {
+      input.addEventListener("focus", function () { if (input.value.trim()) open(); });
+    }
     list.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    return {
+      close: close,
+      remember: function (value) { lastQuery = value; }
+    };
+  }
+
+  // Requests carry X-Requested-With so the server answers a fragment; a redirect means the session ended
+  // (the sign-in page), which is never shown as suggestions.
+  function suggestions(url, q, signal, accept) {
+    return fetch(url + "?q=" + encodeURIComponent(q), {
+      credentials: "same-origin",
+      headers: { "Accept": accept, "X-Requested-With": "fetch" },
+      signal: signal
+    }).then(function (response) {
+      if (!response.ok || response.redirected) throw new Error(response.status);
+      return accept === "application/json" ? response.json() : response.text();
+    });
+  }
+
+  // The header's search box: server-rendered suggestions (links); Enter on one follows it.
+  function setupSearchCombobox(form) {
+    var input = form.querySelector('input[role="combobox"]');
+    var list = document.getElementById(input.getAttribute("aria-controls"));
+    var url = form.getAttribute("data-suggest-url");
+    combobox(input, list, {
+      delay: 180,
+      clearOnEscape: true,
+      openOnFocus: true,
+      fetch: function (q, signal) { return suggestions(url, q, signal, "text/html"); },
+      render: function (html) { list.innerHTML = html || ""; },  // escaped by the template engine
+      choose: function (option) { window.location.href = option.href; }
+    });
   }
 
   function setupCopy() {
@@ -194,10 +224,6 @@
     var url = input.getAttribute("data-customer-suggest");
     var wrap = document.createElement("div");
     var list = document.createElement("div");
-    var timer = null;
-    var controller = null;
-    var active = -1;
-    var lastQuery = null;
     wrap.className = "combo";
     list.id = input.id + "-suggestions";
     list.className = "suggestions";
@@ -212,39 +238,9 @@
     input.setAttribute("aria-expanded", "false");
     input.setAttribute("aria-controls", list.id);
 
-    function options() {
-      return Array.prototype.slice.call(list.querySelectorAll('[role="option"]'));
-    }
-    function close() {
-      list.hidden = true;
-      input.setAttribute("aria-expanded", "false");
-      input.removeAttribute("aria-activedescendant");
-      active = -1;
-    }
-    function open() {
-      if (!options().length) { close(); return; }
-      list.hidden = false;
-      input.setAttribute("aria-expanded", "true");
-    }
-    function highlight(index) {
-      var opts = options();
-      if (!opts.length) return;
-      if (index < 0) index = opts.length - 1;
-      if (index >= opts.length) index = 0;
-      opts.forEach(function (o, i) { o.setAttribute("aria-selected", i === index ? "true" : "false"); });
-      active = index;
-      input.setAttribute("aria-activedescendant", opts[index].id);
-      opts[index].scrollIntoView({ block: "nearest" });
-    }
-    function choose(option) {
-      input.value = option.getAttribute("data-value");
-      lastQuery = input.value;
-      close();
-      input.focus();
-    }
-    function fill(customers) {
+    function render(data) {
       while (list.firstChild) list.removeChild(list.firstChild);
-      customers.forEach(function (customer, i) {
+      ((data && data.customers) || []).forEach(function (customer, i) {
         var option = document.createElement("div");
         var ident = document.createElement("span");
         option.id = list.id + "-" + i;
@@ -259,55 +255,18 @@
         if (customer.name) option.appendChild(document.createTextNode(" — " + customer.name));
         list.appendChild(option);
       });
-      active = -1;
-      input.removeAttribute("aria-activedescendant");
     }
-    function fetchCustomers() {
-      var q = input.value.trim();
-      if (q === lastQuery) { open(); return; }
-      lastQuery = q;
-      if (!q) { fill([]); close(); return; }
-      if (controller) controller.abort();
-      controller = "AbortController" in window ? new AbortController() : null;
-      fetch(url + "?q=" + encodeURIComponent(q), {
-        credentials: "same-origin",
-        headers: { "Accept": "application/json", "X-Requested-With": "fetch" },
-        signal: controller ? controller.signal : undefined
-      }).then(function (response) {
-        if (!response.ok || response.redirected) throw new Error(response.status);
-        return response.json();
-      }).then(function (data) {
-        if (input.value.trim() !== q) return;
-        fill(data.customers || []);
-        if (document.activeElement === input) open();
-      }).catch(function () { /* network hiccup or aborted: the field still takes an RCN */ });
+    var box = combobox(input, list, {
+      fetch: function (q, signal) { return suggestions(url, q, signal, "application/json"); },
+      render: render,
+      choose: choose
+    });
+    function choose(option) {
+      input.value = option.getAttribute("data-value");
+      box.remember(input.value);
+      box.close();
+      input.focus();
     }
-
-    input.addEventListener("input", function () {
-      clearTimeout(timer);
-      timer = setTimeout(fetchCustomers, 150);
-    });
-    input.addEventListener("keydown", function (event) {
-      if (event.key === "ArrowDown") {
-        event.preventDefault();
-        if (list.hidden) { open(); if (list.hidden) { lastQuery = null; fetchCustomers(); } return; }
-        highlight(active + 1);
-      } else if (event.key === "ArrowUp") {
-        if (list.hidden) return;
-        event.preventDefault();
-        highlight(active - 1);
-      } else if (event.key === "Enter") {
-        var opts = options();
-        if (!list.hidden && active >= 0 && opts[active]) {
-          event.preventDefault();  // choosing a customer, not submitting the form yet
-          choose(opts[active]);
-        }
-      } else if (event.key === "Escape") {
-        if (!list.hidden) { event.preventDefault(); close(); }
-      }
-    });
-    input.addEventListener("blur", function () { setTimeout(close, 150); });
-    list.addEventListener("mousedown", function (event) { event.preventDefault(); });
     list.addEventListener("click", function (event) {
       var option = event.target.closest ? event.target.closest('[role="option"]') : null;
       if (option) choose(option);
@@ -315,7 +274,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-suggest-url]"), setupCombobox);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-suggest-url]"), setupSearchCombobox);
     Array.prototype.forEach.call(document.querySelectorAll("input[data-customer-suggest]"), setupCustomerCombobox);
     focusActionForm();
     setupFilterPanel();
