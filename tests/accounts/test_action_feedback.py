@@ -21,14 +21,6 @@ SYSTEM = Actor("seed", "SYSTEM")
 
 
 @pytest.fixture
-def staff():
-    user = UserFactory(username="editor", is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def acme():
     acme = CustomerFactory(rcn="RCN-100-000-001", name="Acme Widgets")
     CustomerFactory(rcn="RCN-200-000-002", name="Globex Corporation")

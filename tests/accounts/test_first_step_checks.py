@@ -3,20 +3,11 @@ a merge into itself or into a customer one cannot see, a move to a missing custo
 that changes nothing, the "add" of a key that exists."""
 
 import pytest
-from django.test import Client
 
 from accounts.models import Account, Customer
-from tests.factories import AccountContactFactory, AccountFactory, CustomerFactory, MetadataFactory, UserFactory
+from tests.factories import AccountContactFactory, AccountFactory, CustomerFactory, MetadataFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff():
-    user = UserFactory(username="staff", is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

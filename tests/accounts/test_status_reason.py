@@ -6,7 +6,6 @@ from itertools import product
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import Client
 
 from accounts import services
 from accounts.forms import StatusForm
@@ -26,14 +25,6 @@ OTHERS = [s for s in AccountStatus.values if s != "Closed"]
 RISKY_STATUS = {("Closed", s) for s in OTHERS} | {(s, "Closed") for s in [None, *OTHERS]}
 RISKY_STATUS |= {("Suspended", s) for s in AccountStatus.values if s != "Suspended"}
 RISKY_ACCESS = {("SUSPENDED", "FULL")}
-
-
-@pytest.fixture
-def staff():
-    user = UserFactory(username="editor", is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
