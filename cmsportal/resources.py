@@ -29,6 +29,22 @@ from functools import cached_property
 
 from cmsportal.dates import format_date
 
+__all__ = [
+    "Field",
+    "text",
+    "integer",
+    "boolean",
+    "date",
+    "choice",
+    "nested",
+    "many",
+    "strings",
+    "Resource",
+    "declaration_of",
+    "snapshot",
+    "compile_resource",
+]
+
 STR, INT, BOOL, DATE, CHOICE, OBJECT, LIST = "str", "int", "bool", "date", "choice", "object", "list"
 
 

@@ -10,6 +10,20 @@ from cmsportal import resources as r
 
 from .models import RPN_RE, Address, Contact, EmailAddress, PhoneNumber, Role
 
+__all__ = [
+    "OWNED_EXCLUDED",
+    "ADDRESS",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "NOTIFICATION_PREFERENCES",
+    "CONTACT",
+    "RESOURCES",
+    "contact_to_dict",
+    "address_to_dict",
+    "email_address_to_dict",
+    "phone_number_to_dict",
+]
+
 OWNED_EXCLUDED = {"id": "the database key", "contact": "the contact it belongs to, which holds it"}
 
 ADDRESS = r.Resource(

@@ -52,6 +52,8 @@ from cmsportal.dates import format_date
 
 from . import encoders
 
+__all__ = ["BATCH", "RANGE", "AHEAD", "Batch", "export_chunks"]
+
 BATCH = 5_000  # customers, namespaces, accounts or contacts per batch
 RANGE = 2_000  # accounts per range, for their metadata and history
 AHEAD = 1  # batches queued ahead of the encoding (one more is read meanwhile)
