@@ -8,6 +8,7 @@ See accounts/representations.py for what follows from a declaration. `contact_to
 from accounts.models import RCN_RE
 from cmsportal import resources as r
 
+from . import phones
 from .models import RPN_RE, Address, Contact, EmailAddress, PhoneNumber, Role
 
 __all__ = [
@@ -70,6 +71,7 @@ PHONE_NUMBER = r.Resource(
         "digits": "generated search key (the number without separators)",
         "normalized": "derived search key (E.164 when the number parses), set on save",
     },
+    derived={"normalized": (phones.search_key, ("number", "country"))},
 )
 
 # Read from the contact itself.
