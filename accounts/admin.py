@@ -30,6 +30,26 @@ from . import services
 from .choices import AccessPolicy, AccountStatus, AccountType, CollectionsStatus, FraudStatus
 from .models import Account, AccountHistory, Customer, RCNChange, StatusChange, rcn_validator
 
+__all__ = [
+    "ACCOUNT_KEY_RE",
+    "StatusForm",
+    "CollectionsForm",
+    "CustomerChoiceForm",
+    "MoveForm",
+    "AccountAdminForm",
+    "StatusChangeInline",
+    "AccountHistoryInline",
+    "RCNChangeInline",
+    "AccountAdmin",
+    "CustomerAccountInline",
+    "CustomerAdminForm",
+    "CustomerAdmin",
+    "TrailAdmin",
+    "StatusChangeAdmin",
+    "AccountHistoryAdmin",
+    "RCNChangeAdmin",
+]
+
 # `CLOUD/10101` or `CLOUD:10101` (any case) names one account.
 ACCOUNT_KEY_RE = re.compile(r"^\s*([A-Za-z_]+)\s*[/:]\s*(\S+)\s*$")
 

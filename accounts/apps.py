@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+__all__ = ["AccountsConfig"]
+
 
 class AccountsConfig(AppConfig):
     name = "accounts"

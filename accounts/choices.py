@@ -2,6 +2,17 @@
 
 from django.db import models
 
+__all__ = [
+    "AccountType",
+    "AccountStatus",
+    "CollectionsStatus",
+    "AccessPolicy",
+    "FraudStatus",
+    "UserType",
+    "AccountChangeType",
+    "RCNChangeType",
+]
+
 
 class AccountType(models.TextChoices):
     CLOUD = "CLOUD", "Cloud"

@@ -22,6 +22,16 @@ from metadata.services import can_read_namespace
 from .choices import AccessPolicy, AccountStatus, AccountType, CollectionsStatus
 from .models import Account, Customer
 
+__all__ = [
+    "LIST_KEY",
+    "METADATA_LIST_KEY",
+    "list_key_columns",
+    "order_columns",
+    "CaseInsensitiveChoiceFilter",
+    "AccountFilterSet",
+    "CustomerFilterSet",
+]
+
 # The order of account lists: the list key.
 LIST_KEY = ("type", "account_id")
 # Under a metadata filter, the same key as copied on the joined metadata entry (aliases of the filtered queryset).

@@ -9,6 +9,22 @@ from .choices import AccessPolicy, AccountStatus, CollectionsStatus, FraudStatus
 from .models import RCN_RE, REASON_MAX_LENGTH, Account
 from .services import RISKY_TRANSITIONS
 
+__all__ = [
+    "NO_CHANGE",
+    "REASON_HELP",
+    "StatusForm",
+    "CollectionsForm",
+    "NicknameForm",
+    "RCNField",
+    "CustomerRCNField",
+    "MoveForm",
+    "MergeForm",
+    "BULK_LIMIT",
+    "BulkSelectionForm",
+    "BulkStatusForm",
+    "BulkCollectionsForm",
+]
+
 NO_CHANGE = [("", "No change")]
 REASON_HELP = (
     f"Required for {', '.join(RISKY_TRANSITIONS[:-1])} and {RISKY_TRANSITIONS[-1]}; "

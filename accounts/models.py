@@ -22,6 +22,19 @@ from .choices import (  # noqa: F401
     UserType,
 )
 
+__all__ = [
+    "RCN_RE",
+    "rcn_validator",
+    "chronological",
+    "TrailQuerySet",
+    "Customer",
+    "Account",
+    "REASON_MAX_LENGTH",
+    "StatusChange",
+    "AccountHistory",
+    "RCNChange",
+]
+
 RCN_RE = r"^RCN-\d{3}-\d{3}-\d{3}$"
 rcn_validator = RegexValidator(RCN_RE, "An RCN looks like RCN-123-456-789.")
 

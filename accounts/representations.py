@@ -28,6 +28,23 @@ from .models import (
     UserType,
 )
 
+__all__ = [
+    "ACCOUNT_ID_RE",
+    "TRAIL_EXCLUDED",
+    "CUSTOMER",
+    "ACCOUNT",
+    "STATUS_CHANGE",
+    "ACTOR",
+    "ACCOUNT_HISTORY",
+    "RCN_CHANGE",
+    "RESOURCES",
+    "customer_to_dict",
+    "account_to_dict",
+    "status_change_to_dict",
+    "account_history_to_dict",
+    "rcn_change_to_dict",
+]
+
 # An account id travels in URL paths (`TYPE/ID`): not empty, no '/', no control characters.
 ACCOUNT_ID_RE = r"^[^/\x00-\x1f\x7f]+$"
 

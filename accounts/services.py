@@ -33,6 +33,30 @@ from .choices import (
 from .models import REASON_MAX_LENGTH, Account, AccountHistory, Customer, RCNChange, StatusChange
 from .representations import account_to_dict
 
+__all__ = [
+    "RemovedRoles",
+    "AccountMoved",
+    "roles_leaving",
+    "UPDATABLE_FIELDS",
+    "RISKY_TRANSITIONS",
+    "status_change_risks",
+    "clean_reason",
+    "reason_missing_message",
+    "account_version",
+    "customer_create",
+    "customer_rename",
+    "customer_delete",
+    "default_tenant_id",
+    "default_domain",
+    "account_create",
+    "account_status_change",
+    "account_collections_status_change",
+    "account_nickname_change",
+    "account_update",
+    "account_move",
+    "customers_merge",
+]
+
 
 @dataclass(frozen=True)
 class RemovedRoles:

@@ -4,6 +4,8 @@ from django.urls import path
 
 from . import views
 
+__all__ = ["app_name", "urlpatterns"]
+
 app_name = "accounts"
 urlpatterns = [
     path("customers/", views.customer_list, name="customer_list"),

@@ -33,6 +33,29 @@ from .forms import (
 from .models import Account, RCNChange
 from .representations import ACCOUNT, CUSTOMER
 
+__all__ = [
+    "DETAIL_ROWS",
+    "TIMELINE_ROWS",
+    "CUSTOMER_SORTS",
+    "ACCOUNT_SORTS",
+    "customer_list",
+    "customer_export",
+    "customer_detail",
+    "customer_merge",
+    "account_list",
+    "account_export",
+    "account_or_404",
+    "metadata_groups",
+    "account_detail",
+    "NOTHING_CHANGES",
+    "account_status",
+    "account_collections",
+    "account_nickname",
+    "account_move",
+    "BULK_ACTIONS",
+    "account_bulk",
+]
+
 DETAIL_ROWS = 100
 TIMELINE_ROWS = 50
 

@@ -35,6 +35,19 @@ from django.template.response import TemplateResponse
 
 from cmsportal.identity.access import actor_for, scope_related
 
+__all__ = [
+    "ServiceRefused",
+    "describe",
+    "refusal",
+    "adopt",
+    "formset_applied",
+    "TenantScoped",
+    "view_on_site",
+    "ServiceAdmin",
+    "ReadOnlyInline",
+    "action_form",
+]
+
 
 class ServiceRefused(Exception):
     """A service said no; carries the human-readable reason."""

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+__all__ = ["CmsportalConfig"]
+
 
 class CmsportalConfig(AppConfig):
     name = "cmsportal"

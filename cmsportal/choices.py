@@ -2,6 +2,8 @@
 
 from django.db import models
 
+__all__ = ["RecentKind", "ListName"]
+
 
 class RecentKind(models.TextChoices):
     """What a recently viewed record is (RecentView.kind)."""

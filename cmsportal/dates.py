@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+__all__ = ["now", "format_date", "parse_date"]
+
 
 def now() -> datetime:
     """The current time, truncated to the milliseconds the API can show."""

@@ -5,6 +5,8 @@ The embedded SQLite database gets none of them: its searches scan, which is fine
 
 from django.db import migrations
 
+__all__ = ["PostgreSQLOnly", "create_index", "trigram_index", "btree_index", "prefix_index"]
+
 
 class PostgreSQLOnly(migrations.RunSQL):
     """RunSQL that runs only when the database is PostgreSQL."""

@@ -18,6 +18,28 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+__all__ = [
+    "NAMESPACES",
+    "GROUPS",
+    "ACCOUNT_TYPES",
+    "SERVICE_LEVELS",
+    "ROLES",
+    "START",
+    "LATEST",
+    "DAY",
+    "SCENARIOS",
+    "ORIGINS",
+    "ACCOUNTS_PER_CUSTOMER",
+    "TYPE_WEIGHTS",
+    "customer_rcn",
+    "merged_rcn",
+    "contact_rpn",
+    "generate_records",
+    "EXAMPLES_FILE",
+    "example_records",
+    "directory_records",
+]
+
 # Open namespaces: `support` has an explicit OPEN policy, `billing` and `creation` have none (open by default).
 NAMESPACES = (
     {"name": "finance", "access": "WRITE_RESTRICTED", "readers": ["finance"], "writers": ["finance-admins"]},

@@ -13,6 +13,8 @@ left cacheable.
 from django.conf import settings
 from django.utils.cache import patch_cache_control
 
+__all__ = ["DEFAULT_POLICY", "API_PREFIXES", "PUBLIC_API_PATHS", "content_security_policy", "SecurityHeadersMiddleware"]
+
 DEFAULT_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
     "form-action 'self'; base-uri 'none'; object-src 'none'"

@@ -16,6 +16,8 @@ from django.shortcuts import render
 
 from cmsportal.api.faults import fault_response, is_api_path
 
+__all__ = ["NUL", "NUL_MESSAGE", "too_big_message", "bad_request", "InputGuardMiddleware"]
+
 NUL = "\x00"
 NUL_MESSAGE = "The request contains a NUL character, which no value may hold."
 

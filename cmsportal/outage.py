@@ -29,6 +29,16 @@ from django.db import utils
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
+__all__ = [
+    "logger",
+    "RETRY_AFTER",
+    "database_unavailable",
+    "log_unavailable",
+    "unavailable_response",
+    "answer",
+    "OutageMiddleware",
+]
+
 try:
     import psycopg
 except ImportError:  # pragma: no cover (psycopg is a dependency; SQLite works without it)

@@ -29,6 +29,43 @@ from cmsportal.identity.access import can_view_all, visible_accounts, visible_co
 from cmsportal.models import RecentView
 from contacts.models import Contact
 
+__all__ = [
+    "PAGE_SIZE",
+    "PAGE_SIZES",
+    "COUNT_CAP",
+    "CSV_BATCH",
+    "RECENT_PER_KIND",
+    "logger",
+    "get_visible_or_404",
+    "merged_into",
+    "record_view",
+    "recently_viewed",
+    "SortKey",
+    "encode_cursor",
+    "decode_cursor",
+    "keyset_values",
+    "Page",
+    "keyset_page",
+    "iterate_keyset",
+    "bounded_count",
+    "apply_filterset",
+    "is_filtered",
+    "Chip",
+    "filter_chips",
+    "page_size",
+    "page_position",
+    "safe_cell",
+    "csv_response",
+    "VersionedForm",
+    "stale_message",
+    "SECTION_TAG",
+    "section_message_tag",
+    "run_action",
+    "sort_from",
+    "list_page",
+    "list_export",
+]
+
 PAGE_SIZE = 50
 # The page sizes a list offers (`?size=`); anything else is the default.
 PAGE_SIZES = (25, 50, 100, 250)

@@ -6,6 +6,8 @@ from django.urls import path
 from cmsportal import views
 from cmsportal.identity.signin import SignInView
 
+__all__ = ["urlpatterns"]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -46,6 +46,23 @@ from django.core import signing
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 
+__all__ = [
+    "logger",
+    "SAFE_METHODS",
+    "COOKIE",
+    "LAG_SQL",
+    "replica_aliases",
+    "ReplicaHealth",
+    "probe",
+    "health",
+    "read_alias",
+    "reading_from_replicas",
+    "reading_from_primary",
+    "reads_on_replica",
+    "ReplicaRouter",
+    "ReplicaMiddleware",
+]
+
 logger = logging.getLogger("cmsportal.replicas")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

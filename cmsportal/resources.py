@@ -29,6 +29,22 @@ from functools import cached_property
 
 from cmsportal.dates import format_date
 
+__all__ = [
+    "Field",
+    "text",
+    "integer",
+    "boolean",
+    "date",
+    "choice",
+    "nested",
+    "many",
+    "strings",
+    "Resource",
+    "declaration_of",
+    "snapshot",
+    "compile_resource",
+]
+
 STR, INT, BOOL, DATE, CHOICE, OBJECT, LIST = "str", "int", "bool", "date", "choice", "object", "list"
 
 
@@ -150,6 +166,8 @@ class Resource:
     excluded:   model fields deliberately not represented, each with the reason (tests hold the
                 declaration to the model: every model field is declared or listed here).
     computed:   attributes read that are not model fields (properties), each with what they are.
+    derived:    model fields computed from the representation's values on write (a normaliser), each
+                as (function, the JSON keys it takes, in order): the exchange stages them with the row.
     """
 
     name: str
@@ -161,6 +179,7 @@ class Resource:
     title: str | None = None
     excluded: Mapping[str, str] = field(default_factory=dict)
     computed: Mapping[str, str] = field(default_factory=dict)
+    derived: Mapping[str, tuple[Callable, tuple[str, ...]]] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.model is not None:

@@ -36,6 +36,28 @@ from cmsportal.pages import merged_into, visible_contacts, visible_customers
 from contacts import phones
 from contacts.models import RPN_RE, AccountContact, Contact, EmailAddress, PhoneNumber, phone_digits
 
+__all__ = [
+    "MAX_QUERY_LENGTH",
+    "RESULTS_PER_KIND",
+    "SUGGESTIONS_PER_KIND",
+    "SUGGESTIONS_PER_FIELD",
+    "MIN_PHONE_DIGITS",
+    "MIN_PREFIX",
+    "MIN_FRAGMENT",
+    "CANDIDATES",
+    "ACCOUNT_TYPES",
+    "KINDS",
+    "normalize",
+    "highlight",
+    "highlight_digits",
+    "Hit",
+    "Results",
+    "exact_target",
+    "customer_suggestions",
+    "ACCOUNTS_PER_CONTACT",
+    "search",
+]
+
 MAX_QUERY_LENGTH = 200
 RESULTS_PER_KIND = 10
 SUGGESTIONS_PER_KIND = 4

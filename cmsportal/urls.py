@@ -7,6 +7,8 @@ from cmsportal import views
 from cmsportal.admin import view_on_site
 from cmsportal.identity.signin import admin_login
 
+__all__ = ["urlpatterns", "handler404", "handler500"]
+
 urlpatterns = [
     # For load balancers: no authentication, no session, no data
     path("healthz", views.healthz, name="healthz"),

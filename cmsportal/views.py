@@ -22,6 +22,19 @@ from cmsportal import search as finder
 from .choices import ListName
 from .models import SavedFilter
 
+__all__ = [
+    "home",
+    "favicon",
+    "search",
+    "suggest",
+    "customer_suggest",
+    "saved_filter_save",
+    "saved_filter_delete",
+    "page_not_found",
+    "server_error",
+    "healthz",
+]
+
 
 @login_required
 @require_safe

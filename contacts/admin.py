@@ -16,6 +16,22 @@ from .models import AccountContact, AccountContactRole, Address, Contact, EmailA
 # --- roles of a contact on an account: one inline, used on both the contact and the account ----------------------
 
 
+__all__ = [
+    "AccountContactForm",
+    "FixedLabel",
+    "save_contact_links",
+    "AccountContactInline",
+    "ContactLinkInline",
+    "AccountLinkInline",
+    "AddressInline",
+    "EmailAddressInline",
+    "PhoneNumberInline",
+    "CHILDREN",
+    "RoleListFilter",
+    "ContactAdmin",
+]
+
+
 class AccountContactForm(forms.ModelForm):
     """A contact's place on an account, with the roles held there as one multiple-choice field."""
 

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+__all__ = ["Role"]
+
 
 class Role(models.TextChoices):
     PRIMARY = "PRIMARY", "Primary"

@@ -14,6 +14,8 @@ from . import phones
 from .choices import Role
 from .models import AccountContact, AccountContactRole, Contact, EmailAddress, PhoneNumber, phone_digits
 
+__all__ = ["ContactFilterSet"]
+
 
 class ContactFilterSet(django_filters.FilterSet):
     """`account`, when given, is the account whose roles `role` refers to (the API's contacts of an account)."""

@@ -11,6 +11,18 @@ from django import forms
 
 from .choices import Role
 
+__all__ = [
+    "EXTRA_ROWS",
+    "NAME_FIELDS",
+    "PREFERENCE_FIELDS",
+    "Group",
+    "EMAILS",
+    "PHONES",
+    "ADDRESSES",
+    "GROUPS",
+    "ContactEditForm",
+]
+
 # Blank rows offered after the existing ones, so that an email, a phone or an address can be added without script.
 EXTRA_ROWS = 1
 

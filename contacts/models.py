@@ -10,6 +10,21 @@ from accounts.models import Account, Customer
 from . import phones
 from .choices import Role
 
+__all__ = [
+    "RPN_RE",
+    "rpn_validator",
+    "PHONE_SEPARATORS",
+    "phone_digits_expression",
+    "phone_digits",
+    "Contact",
+    "AccountContact",
+    "AccountContactRole",
+    "Address",
+    "EmailAddress",
+    "PhoneNumberQuerySet",
+    "PhoneNumber",
+]
+
 RPN_RE = r"^RPN-\d{3}-\d{3}-\d{3}$"
 rpn_validator = RegexValidator(RPN_RE, "An RPN looks like RPN-123-456-789.")
 

@@ -14,6 +14,8 @@ and `(540) 826 3188` all give the key `+15408263188`.
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+__all__ = ["DEFAULT_REGION", "parse", "search_key", "key_prefix", "display", "tel_uri"]
+
 # The region of a number written without a country code, unless its `country` names another.
 DEFAULT_REGION = "US"
 _REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)

@@ -8,7 +8,22 @@ See accounts/representations.py for what follows from a declaration. `contact_to
 from accounts.models import RCN_RE
 from cmsportal import resources as r
 
+from . import phones
 from .models import RPN_RE, Address, Contact, EmailAddress, PhoneNumber, Role
+
+__all__ = [
+    "OWNED_EXCLUDED",
+    "ADDRESS",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "NOTIFICATION_PREFERENCES",
+    "CONTACT",
+    "RESOURCES",
+    "contact_to_dict",
+    "address_to_dict",
+    "email_address_to_dict",
+    "phone_number_to_dict",
+]
 
 OWNED_EXCLUDED = {"id": "the database key", "contact": "the contact it belongs to, which holds it"}
 
@@ -56,6 +71,7 @@ PHONE_NUMBER = r.Resource(
         "digits": "generated search key (the number without separators)",
         "normalized": "derived search key (E.164 when the number parses), set on save",
     },
+    derived={"normalized": (phones.search_key, ("number", "country"))},
 )
 
 # Read from the contact itself.

@@ -12,6 +12,19 @@ from cmsportal.identity.access import Actor
 from .choices import Role
 from .models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber
 
+__all__ = [
+    "CONTACT_FIELDS",
+    "ADDRESS_FIELDS",
+    "EMAIL_FIELDS",
+    "PHONE_FIELDS",
+    "contact_create",
+    "contact_update",
+    "same_customer_error",
+    "contact_set_roles",
+    "contact_remove_from_account",
+    "contact_delete",
+]
+
 CONTACT_FIELDS = (
     "first_name",
     "last_name",

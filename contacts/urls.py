@@ -4,6 +4,8 @@ from django.urls import path
 
 from . import views
 
+__all__ = ["app_name", "urlpatterns"]
+
 app_name = "contacts"
 urlpatterns = [
     path("contacts/", views.contact_list, name="contact_list"),

@@ -17,6 +17,8 @@ from .forms import ADDRESSES, EMAILS, PHONES, ContactEditForm
 from .models import AccountContact, AccountContactRole
 from .representations import CONTACT
 
+__all__ = ["ROLE_ACCOUNTS_SHOWN", "CONTACT_SORTS", "contact_list", "contact_export", "contact_detail", "contact_edit"]
+
 # Accounts offered for roles on the edit page; a contact of a larger customer keeps its roles on the rest as they are.
 ROLE_ACCOUNTS_SHOWN = 100
 

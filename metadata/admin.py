@@ -11,6 +11,16 @@ from . import services
 from .choices import Access
 from .models import Metadata, Namespace, namespace_of
 
+__all__ = [
+    "MetadataInlineFormSet",
+    "MetadataInline",
+    "save_metadata_formset",
+    "NamespaceAccessFilter",
+    "MetadataForm",
+    "MetadataAdmin",
+    "NamespaceAdmin",
+]
+
 
 def _may_write(user, key: str) -> bool:
     namespace = namespace_of(key)

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+__all__ = ["MetadataConfig"]
+
 
 class MetadataConfig(AppConfig):
     name = "metadata"

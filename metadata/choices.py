@@ -2,6 +2,8 @@
 
 from django.db import models
 
+__all__ = ["Access"]
+
 
 class Access(models.TextChoices):
     OPEN = "OPEN", "Open"

@@ -10,6 +10,8 @@ from cmsportal.identity.access import can_view_all, visible_accounts
 from .models import Metadata
 from .services import unreadable_namespaces
 
+__all__ = ["MetadataFilterSet"]
+
 
 class MetadataFilterSet(django_filters.FilterSet):
     key = django_filters.CharFilter(field_name="key", label="Key")

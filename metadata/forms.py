@@ -6,6 +6,8 @@ from cmsportal.pages import VersionedForm
 
 from .models import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, validate_key
 
+__all__ = ["MetadataForm", "MetadataDeleteForm"]
+
 
 class MetadataForm(VersionedForm):
     key = forms.CharField(

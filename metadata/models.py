@@ -11,6 +11,17 @@ from accounts.models import Account
 
 from .choices import Access
 
+__all__ = [
+    "KEY_RE",
+    "KEY_MAX_LENGTH",
+    "VALUE_MAX_LENGTH",
+    "validate_key",
+    "validate_value",
+    "namespace_of",
+    "Namespace",
+    "Metadata",
+]
+
 # namespace:name; the namespace is the text before the first colon. No whitespace or control
 # characters: keys travel in URL paths and XML attributes.
 KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+:[^\s\x00-\x1f\x7f]+$")

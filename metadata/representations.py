@@ -9,6 +9,16 @@ from cmsportal import resources as r
 
 from .models import KEY_RE, VALUE_MAX_LENGTH, Access, Metadata, Namespace
 
+__all__ = [
+    "NAMESPACE_RE",
+    "GROUP_NAME_MAX_LENGTH",
+    "METADATA_DETAIL",
+    "NAMESPACE",
+    "RESOURCES",
+    "metadata_detail_to_dict",
+    "namespace_to_dict",
+]
+
 # A namespace name: the part of a key before the colon.
 NAMESPACE_RE = r"^[A-Za-z0-9_.\-]+$"
 # django.contrib.auth's Group.name.

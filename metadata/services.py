@@ -20,6 +20,19 @@ from .choices import Access
 from .models import Metadata, Namespace, namespace_of, validate_key, validate_value
 from .representations import metadata_detail_to_dict
 
+__all__ = [
+    "can_read_namespace",
+    "can_write_namespace",
+    "unreadable_namespaces",
+    "readable_metadata",
+    "CREATE_ATTEMPTS",
+    "metadata_version",
+    "metadata_set",
+    "metadata_delete",
+    "namespace_save",
+    "namespace_delete",
+]
+
 
 def _policy(namespace: str) -> Namespace | None:
     return Namespace.objects.filter(name=namespace).prefetch_related("readers", "writers").first()

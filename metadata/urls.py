@@ -4,6 +4,8 @@ from django.urls import path
 
 from . import views
 
+__all__ = ["app_name", "urlpatterns"]
+
 app_name = "metadata"
 urlpatterns = [
     path("accounts/<str:type>/<str:account_id>/metadata/add/", views.metadata_add, name="metadata_add"),

@@ -19,6 +19,8 @@ from .forms import MetadataDeleteForm, MetadataForm
 from .models import Metadata, namespace_of
 from .services import readable_metadata
 
+__all__ = ["metadata_add", "metadata_edit", "metadata_delete"]
+
 
 def _require(request, permission):
     if not request.user.has_perm(permission):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from accounts import representations as accounts
 from cmsportal import resources as r
 from cmsportal.exchange import fields as codec
+from contacts import phones
 from contacts import representations as contacts
 from contacts.models import Contact
 from metadata import representations as metadata
@@ -166,8 +167,8 @@ def test_every_model_a_resource_reads_through_a_list_is_declared():
 
 # -- the declarations against the exchange's import checks ---------------------------------------------
 #
-# The exchange checks imported records with its own tables (cmsportal/exchange/fields.py), to be derived from
-# the declarations next. Until then this holds the two to the same facts, key by key.
+# The exchange's field tables (cmsportal/exchange/fields.py) are built from the declarations, the RCN, RPN,
+# account id and metadata key checks named where a key uses them: this holds each check to its field's facts.
 
 
 def _exchange_tables():
@@ -319,3 +320,18 @@ def test_every_declared_key_renders_in_xml(resource, shape, data):
     document = xml_document(resource.to_dict(obj, **kwargs), shape).decode()
     for key in resource.to_dict(obj, **kwargs):
         assert f"{key}=" in document or f"<{key}" in document or f":{key}" in document, key
+
+
+@pytest.mark.parametrize("resource", RESOURCES, ids=lambda x: x.name)
+def test_derived_fields_are_model_fields_computed_from_declared_keys(resource):
+    """A declared normaliser fills a model field from keys the resource declares."""
+    for attr, (function, keys) in resource.derived.items():
+        assert callable(function), attr
+        assert attr in _model_fields(resource.model), attr
+        assert all(resource.field(key).type == r.STR for key in keys), attr
+
+
+def test_the_phone_search_key_is_declared():
+    function, keys = contacts.PHONE_NUMBER.derived["normalized"]
+    assert function is phones.search_key and keys == ("number", "country")
+    assert codec.PHONE_SEARCH_KEY is phones.search_key

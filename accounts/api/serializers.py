@@ -11,6 +11,26 @@ from cmsportal.api.routing import api_url
 from .. import representations as rep
 from ..representations import account_to_dict
 
+__all__ = [
+    "ACCOUNT",
+    "ACCOUNTS",
+    "STATUS_CHANGES",
+    "ACCOUNT_HISTORY",
+    "RCN_CHANGES",
+    "account_url",
+    "account_item",
+    "LinkSerializer",
+    "AccountSerializer",
+    "AccountItemSerializer",
+    "AccountListSerializer",
+    "StatusChangeSerializer",
+    "StatusHistorySerializer",
+    "AccountHistoryEntrySerializer",
+    "AccountHistorySerializer",
+    "RCNChangeSerializer",
+    "CustomerHistorySerializer",
+]
+
 # XML shapes (docs/API.md "Formats").
 ACCOUNT = Element("customerAccount")
 ACCOUNTS = ListOf("customerAccounts", "customerAccount", ACCOUNT)

@@ -4,6 +4,8 @@ from cmsportal.api.routing import ACCOUNT, api_path
 
 from . import views
 
+__all__ = ["urlpatterns"]
+
 urlpatterns = [
     *api_path("customer_accounts", views.AccountListView.as_view(), "api-account-list"),
     *api_path(ACCOUNT, views.AccountDetailView.as_view(), "api-account-detail"),

@@ -28,6 +28,20 @@ from ..representations import (
 from ..services import account_version
 from . import serializers as s
 
+__all__ = [
+    "ACCOUNT_FILTERS",
+    "ACCOUNT_PATH",
+    "AccountResourceMixin",
+    "AccountListView",
+    "AccountDetailView",
+    "AccountTrailView",
+    "TRAIL_PARAMETERS",
+    "StatusHistoryView",
+    "StatusHistorySingularView",
+    "CustomerHistoryView",
+    "AccountHistoryView",
+]
+
 ACCOUNT_FILTERS = ("accountType", "domain", "metadataKey", "metadataValue")
 
 # `{accountType}/{accountId}` of every path under an account (contacts and metadata too).

@@ -25,6 +25,28 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+__all__ = [
+    "Version",
+    "digest",
+    "StaleVersion",
+    "PreconditionFailed",
+    "Expectation",
+    "ExpectVersion",
+    "expectation",
+    "check",
+    "EntityTag",
+    "parse_etags",
+    "RequestPreconditions",
+    "preconditions",
+    "etag_for",
+    "http_date",
+    "validator_headers",
+    "ConditionalMixin",
+    "READ_PARAMETERS",
+    "WRITE_PARAMETERS",
+    "NOT_MODIFIED",
+]
+
 # entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; etagc excludes DQUOTE, so a tag may hold a comma.
 _ETAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 

@@ -24,6 +24,21 @@ from cmsportal.outage import RETRY_AFTER, database_unavailable, log_unavailable
 from .negotiation import choose, path_format
 from .renderers import FAULT, CMSJSONRenderer, CMSXMLRenderer, xml_document
 
+__all__ = [
+    "logger",
+    "API_PREFIXES",
+    "FAULT_NAMES",
+    "DEFAULT_MESSAGES",
+    "fault_name",
+    "fault_body",
+    "fault_for",
+    "FaultResponse",
+    "exception_handler",
+    "is_api_path",
+    "fault_response",
+    "FaultMiddleware",
+]
+
 logger = logging.getLogger("cmsportal.api")
 
 API_PREFIXES = ("/v1/", "/v2.0/")

@@ -3,6 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+__all__ = ["apply_filterset"]
+
 
 def apply_filterset(filterset_class, request, names, queryset, **kwargs):
     """`queryset` filtered by `filterset_class` with the request's parameters in `names` (others are ignored).

@@ -10,6 +10,16 @@ import re
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
 
+__all__ = [
+    "SUFFIX_RE",
+    "ALIASES",
+    "parse_accept",
+    "choose",
+    "path_format",
+    "CMSContentNegotiation",
+    "IgnoreAcceptNegotiation",
+]
+
 SUFFIX_RE = re.compile(r"\.(json|xml)$")
 
 # Media types accepted as asking for a renderer, besides the renderer's own.

@@ -17,6 +17,25 @@ from urllib.parse import urlencode
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Expression, F, Q, Subquery
 
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "LAST",
+    "RowCompare",
+    "row_compare",
+    "MAX_OFFSET",
+    "parse_limit",
+    "parse_offset",
+    "parse_direction",
+    "page_url",
+    "kept_params",
+    "Page",
+    "MarkerPagination",
+    "AccountPagination",
+    "ContactPagination",
+    "OffsetPagination",
+]
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 LAST = "last"

@@ -24,6 +24,8 @@ from rest_framework.parsers import BaseParser
 
 from .renderers import METADATA_NS
 
+__all__ = ["BodyTooLarge", "read_body", "CMSJSONParser", "parse_xml_safely", "CMSXMLParser"]
+
 
 class BodyTooLarge(APIException):
     """413 overLimit: the request body is over DATA_UPLOAD_MAX_MEMORY_SIZE."""

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db import connections, router
 from django.db.models import Model, QuerySet
 
+__all__ = ["PrecompiledQuery"]
+
 
 def _cursor(connection):
     """A cursor for `connection`; on PostgreSQL (cmsportal.postgresql) one whose statements are prepared."""

@@ -19,6 +19,28 @@ from xml.sax.xmlreader import AttributesNSImpl
 
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
+__all__ = [
+    "CUSTOMER_NS",
+    "ATOM_NS",
+    "METADATA_NS",
+    "PREFIXES",
+    "xml_text",
+    "Node",
+    "Shape",
+    "LINKS",
+    "Element",
+    "Text",
+    "ListOf",
+    "KeyedEntries",
+    "KeyedEntry",
+    "Fault",
+    "FAULT",
+    "xml_document",
+    "shape_for",
+    "CMSJSONRenderer",
+    "CMSXMLRenderer",
+]
+
 CUSTOMER_NS = "http://customer.api.rackspace.com/v1"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 METADATA_NS = "http://docs.rackspace.com/metadata/api"

@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 from django.urls import get_script_prefix, re_path
 
+__all__ = ["SUFFIX", "ACCOUNT", "api_path", "api_base", "api_url", "unknown_path"]
+
 SUFFIX = r"\.(?P<format>json|xml)"
 ACCOUNT = r"customer_accounts/(?P<accountType>[^/]+)/(?P<accountId>[^/]+?)"
 

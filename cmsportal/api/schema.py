@@ -9,6 +9,18 @@ from cmsportal import resources as r
 from .faults import DEFAULT_MESSAGES, FAULT_NAMES
 from .pagination import MAX_OFFSET
 
+__all__ = [
+    "FAULT_BODIES",
+    "FAULTS",
+    "BODY_TOO_LARGE",
+    "faults",
+    "LIMIT",
+    "OFFSET",
+    "DIRECTION",
+    "marker",
+    "serializer_for",
+]
+
 
 def _fault_serializer(status: int):
     name = FAULT_NAMES[status]

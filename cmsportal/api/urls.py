@@ -5,6 +5,8 @@ from django.urls import include, path
 from . import views
 from .routing import unknown_path
 
+__all__ = ["urlpatterns"]
+
 urlpatterns = [
     path("openapi.json", views.OpenAPIView.as_view(), name="api-openapi"),
     path("docs", views.DocsView.as_view(), name="api-docs"),

@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 from .negotiation import IgnoreAcceptNegotiation
 from .renderers import FAULT
 
+__all__ = ["CMSView", "UnknownPathView", "OpenAPIView", "DocsView"]
+
 
 class CMSView(APIView):
     """A CMS API resource: declares its XML shape; OPTIONS is not offered (405, like any other method)."""

@@ -42,7 +42,15 @@ from .importer import import_numbered, import_stream
 from .progress import Progress
 from .records import record_text
 
-__all__ = ["ExchangeError", "encode_record", "export_file", "export_records", "import_file", "import_records"]
+__all__ = [
+    "ExchangeError",
+    "encode_record",
+    "export_file",
+    "export_records",
+    "import_file",
+    "import_records",
+    "write_records",
+]
 
 
 def import_records(records: Iterable[dict], *, stdout=None, progress: bool = True) -> dict:

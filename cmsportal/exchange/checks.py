@@ -11,12 +11,7 @@ writes, and a date already in that form (CANONICAL_DATE) is kept as its text.
 import re
 from datetime import UTC, datetime
 
-from django.core.exceptions import ValidationError
-
-from accounts.models import RCN_RE, Account
 from cmsportal.dates import parse_date
-from contacts.models import RPN_RE
-from metadata.models import validate_key
 
 __all__ = [
     "BIGINT_MAX",
@@ -28,11 +23,8 @@ __all__ = [
     "boolean",
     "choice",
     "date",
-    "field_max_length",
     "metadata_key",
     "pattern",
-    "rcn",
-    "rpn",
     "text",
     "type_name",
 ]
@@ -43,8 +35,6 @@ class Invalid(ValueError):
 
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
-_RCN = re.compile(RCN_RE)
-_RPN = re.compile(RPN_RE)
 
 
 def type_name(value) -> str:
@@ -58,11 +48,6 @@ def type_name(value) -> str:
         int: "a number",
         float: "a number",
     }.get(type(value), type(value).__name__)
-
-
-def field_max_length(model, field: str) -> int | None:
-    """The `max_length` of a model field (None when it has none)."""
-    return model._meta.get_field(field).max_length
 
 
 def text(max_length: int | None = None, *, empty: bool = True):
@@ -101,8 +86,10 @@ def pattern(regex: re.Pattern, example: str):
 
 
 def choice(choices):
-    values = frozenset(choices.values)
-    listed = ", ".join(choices.values)
+    """One of `choices` (a TextChoices class or a sequence of values)."""
+    choices = tuple(getattr(choices, "values", choices))
+    values = frozenset(choices)
+    listed = ", ".join(choices)
 
     def check(value, key):
         if value.__class__ is not str or value not in values:
@@ -166,30 +153,31 @@ boolean.spec = ("boolean",)
 _any_text = text(None)
 
 
-def metadata_key(value, key):
-    _any_text(value, key)
-    try:
-        validate_key(value)
-    except ValidationError as exc:
-        raise Invalid(f"{key!r} {value!r}: {exc.messages[0]}") from None
-    return value
+def metadata_key(regex: re.Pattern, max_length: int):
+    """A metadata key: namespace:name, at most `max_length` characters, matching `regex` (its declaration)."""
+
+    def check(value, key):
+        _any_text(value, key)
+        if len(value) > max_length or not regex.match(value):
+            raise Invalid(
+                f"{key!r} {value!r}: A metadata key is namespace:name (letters, digits, '_', '.', '-' before the "
+                f"colon; no spaces; at most {max_length} characters)."
+            )
+        return value
+
+    check.spec = ("metadata_key", regex, max_length)
+    return check
 
 
-metadata_key.spec = ("metadata_key",)
+def account_id(max_length: int):
+    """An account id: not empty, at most `max_length` characters, no '/' nor control characters."""
+    as_text = text(max_length, empty=False)
 
+    def check(value, key):
+        as_text(value, key)
+        if "/" in value or any(ch < " " or ch == "\x7f" for ch in value):
+            raise Invalid(f"{key!r} must not contain '/' or control characters")
+        return value
 
-_account_id_text = text(field_max_length(Account, "account_id"), empty=False)
-
-
-def account_id(value, key):
-    _account_id_text(value, key)
-    if "/" in value or any(ch < " " or ch == "\x7f" for ch in value):
-        raise Invalid(f"{key!r} must not contain '/' or control characters")
-    return value
-
-
-account_id.spec = ("account_id", _account_id_text.spec[1])
-
-
-rcn = pattern(_RCN, "RCN-123-456-789")
-rpn = pattern(_RPN, "RPN-123-456-789")
+    check.spec = ("account_id", max_length)
+    return check

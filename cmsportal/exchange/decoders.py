@@ -12,9 +12,6 @@ rows or raises the exact error. So a record gives the same rows, or the same err
 
 from datetime import datetime
 
-from contacts import phones
-from metadata.models import KEY_MAX_LENGTH, KEY_RE
-
 from . import records
 from .checks import BIGINT_MAX, BIGINT_MIN, CANONICAL_DATE
 from .fields import (
@@ -30,6 +27,7 @@ from .fields import (
     METADATA_FIELDS,
     NOTIFICATION_FIELDS,
     PHONE_FIELDS,
+    PHONE_SEARCH_KEY,
     RCN_FIELDS,
     ROLE,
     STATUS_FIELDS,
@@ -61,8 +59,6 @@ class _Source:
             "_unicode": _unicode,
             "_iso": datetime.fromisoformat,
             "_canonical": CANONICAL_DATE.match,
-            "_key_match": KEY_RE.match,
-            "_KEY_MAX": KEY_MAX_LENGTH,
         }
         self.lines: list[str] = []
 
@@ -111,12 +107,13 @@ class _Source:
             # Canonical dates only (kept as text, as checks.date keeps them); the rest go to records.decode.
             tests = [f"{var}.__class__ is not str", f"not _canonical({var})"]
         elif kind == "metadata_key":
+            regex, max_length = args
             tests = [
                 f"{var}.__class__ is not str",
                 f"'\\x00' in {var}",
                 f"not ({var}.isascii() or _unicode({var}))",
-                f"len({var}) > _KEY_MAX",
-                f"not _key_match({var})",
+                f"len({var}) > {max_length}",
+                f"not {self.constant(regex.match)}({var})",
             ]
         else:
             raise ValueError(f"no fast check for {kind!r}")
@@ -201,7 +198,7 @@ def _contact_decoder(src: _Source) -> None:
         e(3, "if item.__class__ is not dict:", "    raise _Doubt")
         values = src.fields(3, "item", fields, "x")
         if table == "phone":  # the search key, as records.decode computes it (number and country come first)
-            values = [*values, f"{src.constant(phones.search_key)}({values[0]}, {values[1]})"]
+            values = [*values, f"{src.constant(PHONE_SEARCH_KEY)}({values[0]}, {values[1]})"]
         e(3, "pos += 1", f"{table}_rows.append((line, pos, number, {', '.join(values)}))")
     e(1, "link_rows = []", "role_rows = []", "seen = set()")
     e(1, "for item in accounts:")

@@ -1,5 +1,7 @@
 """The one exception the exchange format raises."""
 
+__all__ = ["ExchangeError"]
+
 
 class ExchangeError(Exception):
     """A file that cannot be imported or written: the line number (from 1; None when no line is to blame) and why."""

@@ -46,15 +46,20 @@ from datetime import UTC, datetime
 
 from django.db import connections, transaction
 
-from accounts.models import AccountType
+from accounts.representations import ACCOUNT
 from cmsportal import replicas
 from cmsportal.dates import format_date
 
 from . import encoders
 
+__all__ = ["BATCH", "RANGE", "AHEAD", "Batch", "export_chunks"]
+
 BATCH = 5_000  # customers, namespaces, accounts or contacts per batch
 RANGE = 2_000  # accounts per range, for their metadata and history
 AHEAD = 1  # batches queued ahead of the encoding (one more is read meanwhile)
+
+# The account types in the order the export walks them (the (type, account_id) index's order).
+_ACCOUNT_TYPES = sorted(ACCOUNT.field("type").choices)
 
 _PG_DATE = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
 
@@ -174,7 +179,7 @@ def _accounts(db: _Reader) -> Iterator[Batch]:
         f" a.created_by, {db.date('a.created_date')}, a.last_updated_by, {db.date('a.last_updated_date')}"
         " FROM accounts_account a JOIN accounts_customer c ON c.id = a.customer_id"
     )
-    for account_type in sorted(AccountType.values):
+    for account_type in _ACCOUNT_TYPES:
         for rows in db.keyset(sql, ["a.type = %s"], [account_type], "a.account_id", 0):
             yield _chunk, (rows, encoders.account_line)
 
@@ -184,7 +189,7 @@ def _account_batches(db: _Reader) -> Iterator[tuple[str, list[tuple], str, list]
     account order; the subquery selects the batch's row ids."""
     sql = "SELECT a.id, a.account_id FROM accounts_account a"
     subquery = "SELECT a.id FROM accounts_account a WHERE a.type = %s AND a.account_id >= %s AND a.account_id <= %s"
-    for account_type in sorted(AccountType.values):
+    for account_type in _ACCOUNT_TYPES:
         for accounts in db.keyset(sql, ["a.type = %s"], [account_type], "a.account_id", 1, RANGE):
             yield account_type, accounts, subquery, [account_type, accounts[0][1], accounts[-1][1]]
 

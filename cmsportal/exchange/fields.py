@@ -1,7 +1,9 @@
 """The field tables of the record kinds: for each kind (and each object nested in one), its JSON keys in
 the order the export writes them, with the check of each and whether it is required.
 
-A table is a tuple of (json key, check, required). String lengths come from the model fields.
+A table is a tuple of (json key, check, required). Each key's check (its length, choices, pattern)
+and whether it is required come from the resource's declaration (accounts/contacts/metadata representations.py);
+the RCN, RPN, account id and metadata key checks are named where a key uses them.
 records.decode checks a record against these tables; decoders.py compiles its fast path from the same
 tables, so a change here changes both. `*_EXTRA`: the keys a kind has besides its flat fields (nested
 objects and lists, decoded on their own).
@@ -9,25 +11,13 @@ objects and lists, decoded on their own).
 
 import re
 
-from accounts.models import (
-    AccessPolicy,
-    Account,
-    AccountChangeType,
-    AccountHistory,
-    AccountStatus,
-    AccountType,
-    CollectionsStatus,
-    Customer,
-    FraudStatus,
-    RCNChange,
-    RCNChangeType,
-    StatusChange,
-    UserType,
-)
-from contacts.models import Address, Contact, EmailAddress, PhoneNumber, Role
-from metadata.models import VALUE_MAX_LENGTH, Access, Metadata, Namespace
+from accounts import representations as accounts
+from cmsportal import resources as r
+from contacts import representations as contacts
+from metadata import representations as metadata
 
-from .checks import account_id, bigint, boolean, choice, date, field_max_length, metadata_key, pattern, rcn, rpn, text
+from . import checks
+from .checks import bigint, boolean, choice, date, pattern, text
 
 __all__ = [
     "ACCOUNT_FIELDS",
@@ -46,137 +36,113 @@ __all__ = [
     "NAMESPACE_FIELDS",
     "NAMESPACE_MAX_LENGTH",
     "NOTIFICATION_FIELDS",
+    "PHONE_SEARCH_KEY",
     "PHONE_FIELDS",
     "RCN_FIELDS",
     "ROLE",
     "STATUS_FIELDS",
+    "account_id",
+    "check_of",
+    "metadata_key",
+    "rcn",
+    "rpn",
 ]
 
-_NAMESPACE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+def _pattern(field: r.Field, example: str):
+    return pattern(re.compile(field.pattern), example)
 
 
-def _fields(model, *specs):
-    """[(json key, check, required)] with string lengths taken from the model's fields."""
+# The checks named by the keys that use them, from the declared patterns and lengths.
+rcn = _pattern(accounts.CUSTOMER.field("rcn"), "RCN-123-456-789")
+rpn = _pattern(contacts.CONTACT.field("contactNumber"), "RPN-123-456-789")
+account_id = checks.account_id(accounts.ACCOUNT.field("id").max_length)
+_KEY = metadata.METADATA_DETAIL.field("key")
+metadata_key = checks.metadata_key(re.compile(_KEY.pattern), _KEY.max_length)
+
+_PLAIN = {r.INT: bigint, r.BOOL: boolean, r.DATE: date}
+
+
+def check_of(field: r.Field):
+    """The import check of a declared field: its type, with its choices or length."""
+    if field.type in _PLAIN:
+        return _PLAIN[field.type]
+    if field.type == r.CHOICE:
+        return choice(field.choices)
+    if field.type == r.STR and field.pattern is None:
+        return text(field.max_length)
+    raise ValueError(f"{field.key!r}: name the check of a field with a pattern")
+
+
+def _fields(resource: r.Resource, *specs):
+    """[(json key, check, required)]: a key alone takes its check from the declaration, (key, check) names it."""
     out = []
-    for key, field, check, required in specs:
-        if check is None:
-            check = text(field_max_length(model, field))
-        out.append((key, check, required))
+    for spec in specs:
+        key, check = (spec, None) if isinstance(spec, str) else spec
+        field = resource.field(key)
+        out.append((key, check or check_of(field), field.required))
     return tuple(out)
 
 
 _ACCOUNT_REF = (
-    ("accountType", choice(AccountType), True),
+    ("accountType", check_of(accounts.ACCOUNT.field("type")), True),
     ("accountId", account_id, True),
 )
 
-CUSTOMER_FIELDS = _fields(Customer, ("rcn", "rcn", rcn, True), ("name", "name", None, False))
+CUSTOMER_FIELDS = _fields(accounts.CUSTOMER, ("rcn", rcn), "name")
 ACCOUNT_FIELDS = _fields(
-    Account,
-    ("type", "type", choice(AccountType), True),
-    ("id", "account_id", account_id, True),
-    ("number", "number", bigint, False),
-    ("rcn", "customer", rcn, True),
-    ("name", "name", None, False),
-    ("nickname", "nickname", None, False),
-    ("status", "status", choice(AccountStatus), False),
-    ("tenantId", "tenant_id", None, False),
-    ("domain", "domain", None, False),
-    ("serviceLevel", "service_level", None, False),
-    ("collectionsStatus", "collections_status", choice(CollectionsStatus), False),
-    ("accessPolicy", "access_policy", choice(AccessPolicy), False),
-    ("parentAccountNumber", "parent_account_number", bigint, False),
-    ("createdBy", "created_by", None, False),
-    ("createdDate", "created_date", date, False),
-    ("lastUpdatedBy", "last_updated_by", None, False),
-    ("lastUpdatedDate", "last_updated_date", date, False),
+    accounts.ACCOUNT,
+    "type",
+    ("id", account_id),
+    "number",
+    ("rcn", rcn),
+    *("name", "nickname", "status", "tenantId", "domain", "serviceLevel", "collectionsStatus", "accessPolicy"),
+    *("parentAccountNumber", "createdBy", "createdDate", "lastUpdatedBy", "lastUpdatedDate"),
 )
 CONTACT_FIELDS = _fields(
-    Contact,
-    ("contactNumber", "contact_number", rpn, True),
-    ("rcn", "customer", rcn, False),
-    ("firstName", "first_name", None, False),
-    ("lastName", "last_name", None, False),
-    ("title", "title", None, False),
-    ("suffix", "suffix", None, False),
-    ("username", "username", None, False),
+    contacts.CONTACT,
+    ("contactNumber", rpn),
+    ("rcn", rcn),
+    *("firstName", "lastName", "title", "suffix", "username"),
 )
-CONTACT_TAIL_FIELDS = _fields(
-    Contact,
-    ("lastUpdatedBy", "last_updated_by", None, False),
-    ("lastUpdatedDate", "last_updated_date", date, False),
-)
+CONTACT_TAIL_FIELDS = _fields(contacts.CONTACT, "lastUpdatedBy", "lastUpdatedDate")
 CONTACT_EXTRA = frozenset(
     {"addresses", "emailAddresses", "phoneNumbers", "notificationPreferences", "accounts"}
     | {f[0] for f in CONTACT_TAIL_FIELDS}
 )
-NOTIFICATION_FIELDS = tuple(
-    (key, boolean, True) for key in ("doNotFax", "doNotCall", "doNotEmail", "doNotMail", "doNotSurvey")
+NOTIFICATION_FIELDS = _fields(
+    contacts.NOTIFICATION_PREFERENCES, *(f.key for f in contacts.NOTIFICATION_PREFERENCES.fields)
 )
-ADDRESS_FIELDS = _fields(
-    Address,
-    ("street", "street", None, False),
-    ("city", "city", None, False),
-    ("state", "state", None, False),
-    ("zipcode", "zipcode", None, False),
-    ("country", "country", None, False),
-    ("primary", "primary", boolean, True),
-)
-EMAIL_FIELDS = _fields(EmailAddress, ("address", "address", None, True), ("primary", "primary", boolean, True))
-PHONE_FIELDS = _fields(
-    PhoneNumber,
-    ("number", "number", None, True),
-    ("country", "country", None, False),
-    ("mask", "mask", None, False),
-    ("smsVerify", "sms_verify", boolean, True),
-    ("primary", "primary", boolean, True),
-)
-LINK_FIELDS = (("type", choice(AccountType), True), ("id", account_id, True))
+ADDRESS_FIELDS = _fields(contacts.ADDRESS, "street", "city", "state", "zipcode", "country", "primary")
+EMAIL_FIELDS = _fields(contacts.EMAIL_ADDRESS, "address", "primary")
+PHONE_FIELDS = _fields(contacts.PHONE_NUMBER, "number", "country", "mask", "smsVerify", "primary")
+LINK_FIELDS = (("type", _ACCOUNT_REF[0][1], True), ("id", account_id, True))
 METADATA_FIELDS = _ACCOUNT_REF + _fields(
-    Metadata,
-    ("key", "key", metadata_key, True),
-    ("value", "value", text(VALUE_MAX_LENGTH), True),
-    ("createdBy", "created_by", None, False),
-    ("createdDate", "created_date", date, False),
-    ("lastUpdatedBy", "last_updated_by", None, False),
-    ("lastUpdatedDate", "last_updated_date", date, False),
+    metadata.METADATA_DETAIL,
+    ("key", metadata_key),
+    *("value", "createdBy", "createdDate", "lastUpdatedBy", "lastUpdatedDate"),
 )
 STATUS_FIELDS = _ACCOUNT_REF + _fields(
-    StatusChange,
-    ("date", "date", date, True),
-    ("status", "status", None, False),
-    ("username", "username", None, False),
-    ("usertype", "usertype", choice(UserType), False),
-    ("collectionsStatus", "collections_status", choice(CollectionsStatus), False),
-    ("accessPolicy", "access_policy", choice(AccessPolicy), False),
-    ("fraudStatus", "fraud_status", choice(FraudStatus), False),
+    accounts.STATUS_CHANGE,
+    *("date", "status", "username", "usertype", "collectionsStatus", "accessPolicy", "fraudStatus"),
 )
 HISTORY_FIELDS = _ACCOUNT_REF + _fields(
-    AccountHistory,
-    ("accountChangeType", "change_type", choice(AccountChangeType), True),
-    ("rcn", "rcn", rcn, False),
-    ("updatedDate", "updated_date", date, False),
-    ("accountStatus", "account_status", None, False),
-    ("collectionsStatus", "collections_status", None, False),
-    ("nickname", "nickname", None, False),
+    accounts.ACCOUNT_HISTORY,
+    *("accountChangeType", ("rcn", rcn), "updatedDate", "accountStatus", "collectionsStatus", "nickname"),
 )
 HISTORY_EXTRA = frozenset({"updatedBy", "destinationUpdatedBy"})
-ACTOR_FIELDS = (
-    ("username", text(field_max_length(AccountHistory, "updated_by_username")), False),
-    ("type", choice(UserType), False),
-)
-RCN_FIELDS = _ACCOUNT_REF + _fields(
-    RCNChange,
-    ("accountChangeType", "change_type", choice(RCNChangeType), True),
-    ("username", "username", None, False),
-    ("rcn", "rcn", rcn, False),
-    ("date", "date", date, False),
-)
+ACTOR_FIELDS = _fields(accounts.ACTOR, "username", "type")
+RCN_FIELDS = _ACCOUNT_REF + _fields(accounts.RCN_CHANGE, "accountChangeType", "username", ("rcn", rcn), "date")
+# A phone number's search key, computed as the declaration says from its number and country.
+PHONE_SEARCH_KEY, _keys = contacts.PHONE_NUMBER.derived["normalized"]
+assert _keys == tuple(key for key, _, _ in PHONE_FIELDS[:2]), "the search key takes the first two phone fields"
+_NAME = metadata.NAMESPACE.field("name")
 NAMESPACE_FIELDS = (
-    ("name", pattern(_NAMESPACE, "a namespace name (letters, digits, '_', '.', '-')"), True),
-    ("access", choice(Access), True),
+    ("name", pattern(re.compile(_NAME.pattern), "a namespace name (letters, digits, '_', '.', '-')"), True),
+    ("access", check_of(metadata.NAMESPACE.field("access")), True),
 )
-NAMESPACE_MAX_LENGTH = field_max_length(Namespace, "name")
-GROUP_NAME = text(150, empty=False)  # a namespace's reader or writer group
+NAMESPACE_MAX_LENGTH = _NAME.max_length
+# A namespace's reader or writer group.
+GROUP_NAME = text(metadata.NAMESPACE.field("readers").max_length, empty=False)
 # A contact's role on an account (the items of `roles`).
-ROLE = choice(Role)
+ROLE = choice(contacts.CONTACT.field("roles").choices)

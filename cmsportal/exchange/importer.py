@@ -45,6 +45,25 @@ from .errors import ExchangeError
 from .progress import Progress
 from .staging import KINDS, STAGING
 
+__all__ = [
+    "CHUNK",
+    "CHUNK_BYTES",
+    "PREFIX",
+    "import_numbered",
+    "import_stream",
+    "PARALLEL",
+    "ANALYZE_THRESHOLD",
+    "USE_COPY",
+    "TYPES",
+    "Staging",
+    "CopyStaging",
+    "InsertStaging",
+    "REBUILD_INDEXES",
+    "REBUILD_THRESHOLD",
+    "RULE",
+    "numbered_lines",
+]
+
 # Rows per staging table held in Python before they are written (one COPY / executemany each), or
 # bytes of COPY text (parallel reading).
 CHUNK = 20_000

@@ -29,6 +29,19 @@ from .decoders import decode
 from .errors import ExchangeError
 from .staging import STAGING
 
+__all__ = [
+    "BLOCK",
+    "MAX_WORKERS",
+    "workers",
+    "available",
+    "reread",
+    "invalid_reason",
+    "FORMATTERS",
+    "decode_block",
+    "blocks",
+    "read_parallel",
+]
+
 BLOCK = 1 << 20  # bytes of lines per block handed to a worker
 MAX_WORKERS = 4
 

@@ -4,6 +4,8 @@ import time
 
 from django.core.management.base import OutputWrapper
 
+__all__ = ["INTERVAL", "is_terminal", "Progress"]
+
 INTERVAL = 0.5
 
 

@@ -15,8 +15,6 @@ namespace's `readers`/`writers`) is required; a field it leaves out when absent 
 
 import json
 
-from contacts import phones
-
 from . import representations as rep
 from .checks import Invalid, type_name
 from .fields import (
@@ -37,6 +35,7 @@ from .fields import (
     NAMESPACE_MAX_LENGTH,
     NOTIFICATION_FIELDS,
     PHONE_FIELDS,
+    PHONE_SEARCH_KEY,
     RCN_FIELDS,
     ROLE,
     STATUS_FIELDS,
@@ -141,7 +140,7 @@ def _contact(line, body, buffers):
     for item in _wrapped(body, "phoneNumbers", "phoneNumber"):
         pos += 1
         phone = _flat(_json_object(item, "phoneNumber"), PHONE_FIELDS)
-        buffers["phone"].append((line, pos, number, *phone, phones.search_key(phone[0], phone[1])))
+        buffers["phone"].append((line, pos, number, *phone, PHONE_SEARCH_KEY(phone[0], phone[1])))
 
     accounts = body.get("accounts", _MISSING)
     if accounts is _MISSING:

@@ -13,6 +13,22 @@ from accounts.choices import UserType
 from accounts.models import Account
 from cmsportal.api.precompiled import PrecompiledQuery
 
+__all__ = [
+    "VIEW_ALL_PERMISSION",
+    "view_all_exists",
+    "remember_view_all",
+    "can_view_all",
+    "granted_tenants",
+    "visible_accounts",
+    "visible_customers",
+    "visible_contacts",
+    "visible_links",
+    "scope_related",
+    "visible_account",
+    "Actor",
+    "actor_for",
+]
+
 VIEW_ALL_PERMISSION = "identity.view_all_accounts"
 
 

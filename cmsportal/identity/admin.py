@@ -19,6 +19,18 @@ from cmsportal.identity.models import ApiKey, TenantGrant, Token
 # only their own: another user's token or key would let them act with that user's view.
 
 
+__all__ = [
+    "OwnOnlyUnlessViewAll",
+    "ApiKeyAdmin",
+    "TokenAdmin",
+    "TenantGrantAdmin",
+    "User",
+    "PasswordChangeForm",
+    "ServiceUserAdmin",
+    "ServiceGroupAdmin",
+]
+
+
 class OwnOnlyUnlessViewAll:
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

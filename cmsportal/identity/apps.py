@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+__all__ = ["IdentityConfig"]
+
 
 class IdentityConfig(AppConfig):
     name = "cmsportal.identity"

@@ -7,6 +7,8 @@ from rest_framework.authentication import BaseAuthentication
 from cmsportal import replicas
 from cmsportal.identity import services
 
+__all__ = ["INVALID_TOKEN", "identity_url", "TokenAuthentication"]
+
 INVALID_TOKEN = "The X-Auth-Token is not valid: it is unknown, expired or revoked."  # noqa: S105 (a message, not a secret)
 
 

@@ -11,6 +11,8 @@ from django.contrib.auth.backends import ModelBackend
 
 from cmsportal.identity.throttling import FailedSignInThrottle
 
+__all__ = ["LimitedModelBackend"]
+
 
 class LimitedModelBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+__all__ = ["TenantGrant", "Token", "ApiKey", "SignInFailureCount"]
+
 
 class TenantGrant(models.Model):
     """Lets a user see the accounts whose tenantId is `tenant_id` (and everything under them)."""

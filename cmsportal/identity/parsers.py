@@ -14,6 +14,8 @@ from rest_framework.parsers import BaseParser
 
 from cmsportal.api.parsers import CMSJSONParser, parse_xml_safely
 
+__all__ = ["XML_KINDS", "IdentityJSONParser", "IdentityXMLParser", "IdentityTextXMLParser"]
+
 XML_KINDS = {"passwordCredentials": "passwordCredentials", "apiKeyCredentials": "RAX-KSKEY:apiKeyCredentials"}
 
 

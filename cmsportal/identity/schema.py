@@ -2,6 +2,8 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
+__all__ = ["TokenAuthenticationScheme", "TOKEN_REQUEST", "TOKEN_REQUEST_XML"]
+
 
 class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "cmsportal.identity.authentication.TokenAuthentication"

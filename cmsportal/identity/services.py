@@ -21,6 +21,42 @@ from cmsportal.api.precompiled import PrecompiledQuery
 from cmsportal.identity.access import can_view_all, remember_view_all, view_all_exists
 from cmsportal.identity.models import ApiKey, TenantGrant, Token
 
+__all__ = [
+    "PASSWORD",
+    "APIKEY",
+    "LAST_USED_RESOLUTION",
+    "digest",
+    "token_lifetime",
+    "token_issue",
+    "token_lookup",
+    "token_authenticate",
+    "token_find",
+    "token_revoke",
+    "tokens_revoke_for_user",
+    "can_revoke_token",
+    "tokens_purge_expired",
+    "apikey_issue",
+    "can_issue_apikey",
+    "apikey_revoke",
+    "apikey_check",
+    "password_check",
+    "user_roles",
+    "user_by_username",
+    "apikey_rename",
+    "apikey_delete",
+    "token_delete",
+    "user_save",
+    "user_grant",
+    "user_password_set",
+    "user_delete",
+    "group_save",
+    "group_ensure",
+    "group_delete",
+    "tenant_grant_save",
+    "tenant_grant_ensure",
+    "tenant_grant_delete",
+]
+
 PASSWORD = "PASSWORD"  # noqa: S105 (how a token was earned, not a secret)
 APIKEY = "APIKEY"
 

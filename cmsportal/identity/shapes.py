@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from cmsportal.api.renderers import Element, Node, Shape, Text
 
+__all__ = ["IDENTITY_NS", "RAX_AUTH_NS", "Items", "Service", "Document", "AUTHENTICATED_BY", "ROLES", "ACCESS"]
+
 IDENTITY_NS = "http://docs.openstack.org/identity/api/v2.0"
 RAX_AUTH_NS = "http://docs.rackspace.com/identity/api/ext/RAX-AUTH/v1.0"
 

@@ -13,6 +13,8 @@ from django.dispatch import receiver
 
 from cmsportal.identity import services
 
+__all__ = ["User"]
+
 User = get_user_model()
 _WATCHED = {"password", "is_active"}
 

@@ -12,6 +12,15 @@ from django.core.exceptions import ValidationError
 
 from cmsportal.identity.throttling import SignInLimited
 
+__all__ = [
+    "LimitedFormMixin",
+    "LimitedAuthenticationForm",
+    "LimitedAdminAuthenticationForm",
+    "limited_status",
+    "SignInView",
+    "admin_login",
+]
+
 
 class LimitedFormMixin:
     retry_after: int | None = None

@@ -29,6 +29,21 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import OperationalError, connection
 
+__all__ = [
+    "logger",
+    "DEFAULT_RATE",
+    "parse_rate",
+    "configured_rate",
+    "client_address",
+    "SignInLimited",
+    "DatabaseStore",
+    "RedisStore",
+    "FallbackStore",
+    "default_store",
+    "Attempt",
+    "FailedSignInThrottle",
+]
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_RATE = "20/min"

@@ -19,6 +19,19 @@ from cmsportal.identity.schema import TOKEN_REQUEST, TOKEN_REQUEST_XML
 from cmsportal.identity.shapes import ACCESS
 from cmsportal.identity.throttling import FailedSignInThrottle, SignInLimited
 
+__all__ = [
+    "PASSWORD_CREDENTIALS",
+    "APIKEY_CREDENTIALS",
+    "BAD_CREDENTIALS",
+    "MAX_CREDENTIAL_LENGTH",
+    "logger",
+    "parse_auth_request",
+    "access_document",
+    "ACCESS_EXAMPLE",
+    "TokensView",
+    "TokenDetailView",
+]
+
 PASSWORD_CREDENTIALS = "passwordCredentials"  # noqa: S105 (a key of the request body)
 APIKEY_CREDENTIALS = "RAX-KSKEY:apiKeyCredentials"
 BAD_CREDENTIALS = "Unable to authenticate user with credentials provided."

@@ -23,6 +23,8 @@ import psycopg
 from django.db.backends.postgresql import base, operations
 from psycopg import pq
 
+__all__ = ["PreparedCursor", "DatabaseOperations", "DatabaseWrapper"]
+
 
 class PreparedCursor(psycopg.Cursor):
     """A server-side binding cursor that prepares every statement it runs."""

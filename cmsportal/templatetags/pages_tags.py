@@ -5,6 +5,21 @@ from django.utils.html import format_html
 
 from contacts import phones
 
+__all__ = [
+    "register",
+    "BADGE_TONES",
+    "query_with",
+    "sort_header",
+    "tone",
+    "tel_href",
+    "copy_button",
+    "CLIP_AT",
+    "clipped",
+    "general_messages",
+    "section_messages",
+    "unplaced_messages",
+]
+
 register = template.Library()
 
 BADGE_TONES = {

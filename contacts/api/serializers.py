@@ -10,6 +10,17 @@ from cmsportal.api.routing import api_url
 from .. import representations as rep
 from ..representations import contact_to_dict
 
+__all__ = [
+    "CONTACT",
+    "CONTACTS",
+    "roles_here",
+    "contact_dict",
+    "contact_item",
+    "ContactSerializer",
+    "ContactItemSerializer",
+    "ContactListSerializer",
+]
+
 CONTACT = Element(
     "contact",
     # The order of the reference's XML examples: details, roles, the via link, preferences.

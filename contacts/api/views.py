@@ -15,6 +15,8 @@ from ..filtersets import ContactFilterSet
 from ..models import AccountContact, Contact, Role
 from . import serializers as s
 
+__all__ = ["CONTACT_FILTERS", "contacts_of", "ContactListView", "ContactDetailView"]
+
 CONTACT_FILTERS = ("role", "username", "emailAddress")
 
 

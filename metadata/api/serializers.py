@@ -9,6 +9,16 @@ from cmsportal.api.renderers import METADATA_NS, Element, KeyedEntries, KeyedEnt
 from .. import representations as rep
 from ..models import VALUE_MAX_LENGTH
 
+__all__ = [
+    "METADATA",
+    "META",
+    "METADATA_DETAIL",
+    "meta_value",
+    "MetadataSerializer",
+    "MetaSerializer",
+    "MetadataDetailSerializer",
+]
+
 METADATA = KeyedEntries("metadata", "metadata", "meta")
 META = KeyedEntry("meta", "meta")
 METADATA_DETAIL = Element("metadataDetail", ns=METADATA_NS)

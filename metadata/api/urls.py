@@ -4,6 +4,8 @@ from cmsportal.api.routing import ACCOUNT, api_path
 
 from . import views
 
+__all__ = ["urlpatterns"]
+
 urlpatterns = [
     *api_path(f"{ACCOUNT}/metadata", views.MetadataListView.as_view(), "api-metadata-list"),
     # Before the entry route: a key may contain "/", and ".../detail" names the detail.

@@ -20,6 +20,8 @@ from ..representations import metadata_detail_to_dict
 from ..services import can_read_namespace, metadata_delete, metadata_set, metadata_version, readable_metadata
 from . import serializers as s
 
+__all__ = ["KEY_PATH", "MetadataListView", "MetadataEntryMixin", "MetadataKeyView", "MetadataDetailView"]
+
 KEY_PATH = [
     *ACCOUNT_PATH,
     OpenApiParameter("key", str, OpenApiParameter.PATH, description="A metadata key, `namespace:name`."),

@@ -5,6 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from cmsportal import replicas
 from cmsportal.exchange import ExchangeError, export_file
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     help = "Export every customer, account, contact, metadata entry and history record as a CMS exchange file."

@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cmsportal.exchange import ExchangeError, import_file
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     help = "Import customers, accounts, contacts, metadata and history from a CMS exchange file (JSON Lines)."

@@ -14,6 +14,18 @@ from cmsportal.identity import services as identity
 from metadata.choices import Access
 from metadata.models import Namespace
 
+__all__ = [
+    "STAFF_USERNAME",
+    "CUSTOMER_USERNAME",
+    "DEFAULT_PASSWORD",
+    "URL",
+    "APPS",
+    "demo_password",
+    "restricted_groups",
+    "demo_tenants",
+    "Command",
+]
+
 STAFF_USERNAME = "demo"
 CUSTOMER_USERNAME = "customer"
 DEFAULT_PASSWORD = "demo-password-change-me"  # noqa: S105 (a documented demo default, overridable by env)

@@ -11,6 +11,8 @@ from accounts.models import Account
 from cmsportal import demo
 from cmsportal.identity import services as identity
 
+__all__ = ["Command"]
+
 
 def _lines(records):
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -5,6 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from cmsportal.identity import services
 from cmsportal.identity.models import ApiKey
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     help = (

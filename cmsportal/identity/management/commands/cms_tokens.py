@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cmsportal.identity import services
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     help = "Delete tokens that expired or were revoked (--purge-expired), optionally only those older than --days."
