@@ -209,7 +209,9 @@ def measure(scale: int, args, out_dir: Path) -> dict:
     }
     missing = results["missing"]
     try:
-        info = dataset.ensure_dataset(scale, args.pg_url, Path(args.data), log, rebuild=args.rebuild)
+        info = dataset.ensure_dataset(
+            scale, args.pg_url, Path(args.data), log, rebuild=args.rebuild, prefix=args.db_prefix
+        )
     except (RuntimeError, OSError, psycopg.Error) as exc:
         missing.append(f"data set: {exc}".strip()[:500])
         return results
@@ -379,10 +381,29 @@ def main(argv=None) -> int:
         action="store_true",
         help="measure the other sizes again even when the out folder has their results",
     )
+    parser.add_argument("--db-prefix", default="cms_bench", help="data set databases are named <prefix>_<N>")
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="only compare reads routed to a streaming replica with primary-only (bench/replica.py)",
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="--replica: interleaved rounds")
+    parser.add_argument("--replica-requests", type=int, default=300, help="--replica: requests per round and endpoint")
     args = parser.parse_args(argv)
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.replica:
+        from .replica import measure_replica, write_replica_report
+
+        results = measure_replica(args.scale, args, out_dir, log)
+        log(f"report: {write_replica_report(results, out_dir)}")
+        for endpoint, ratio in results["ratio"].items():
+            log(
+                f"{endpoint}: p50 ratio {ratio['p50']:.3f}, requests/s ratio {ratio['rps']:.3f}"
+                " (replica / primary-only)"
+            )
+        return 0
     sizes = sorted({int(s) for s in args.sizes.split(",")} | {args.scale}) if args.sizes else default_sizes(args.scale)
     began = time.perf_counter()
     runs = {}
