@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -200,6 +201,91 @@ def _table_size(table: str) -> dict:
     }
 
 
+def process_cpu_seconds(pids) -> float:
+    """user + system CPU seconds of the given processes, from /proc (0 for one that has gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / tick
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The processes of a process group (gunicorn's master and workers: started in a session of their own)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:  # pgrp, field 5 of stat
+                pids.append(int(entry.name))
+    return pids
+
+
+def measure_served(url: str, n: int, out: Path) -> dict:
+    """CPU per request of gunicorn (1 worker x 2 threads, gunicorn.conf.py) and of its PostgreSQL backends, from
+    /proc, over `n` requests per operation at concurrency 2: the whole cost of a request, HTTP included."""
+    import psycopg
+
+    from .__main__ import Samples, api_token, bench_user
+    from .loadgen import run_load
+    from .servers import Server
+
+    user = bench_user(url)
+    samples = Samples(url)
+    logs = out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    results = {}
+    with (
+        Server(
+            "cmsportal.wsgi:application",
+            url,
+            logs / "capacity_gunicorn.log",
+            GUNICORN_WORKERS="1",
+            GUNICORN_THREADS="2",
+        ) as server,
+        psycopg.connect(url, autocommit=True) as admin,
+    ):
+        token = api_token(server.port, user["password"])
+        api = {"X-Auth-Token": token, "Accept": "application/json"}
+        session = {"Cookie": f"sessionid={user['session']}"}
+        gets = [f"/v1/customer_accounts/{t}/{quote(i, safe='')}" for t, i in samples.accounts]
+        pages = ["/v1/customer_accounts?" + urlencode({"limit": 50, "marker": f"{t}:{i}"}) for t, i in samples.accounts]
+        searches = ["/search/?" + urlencode({"q": q}) for q in samples.name_fragments]
+        for label, paths, headers, expect in (
+            ("account GET", gets, api, (200,)),
+            ("list page (50, by marker)", pages, api, (200,)),
+            ("staff search (name fragment)", searches, session, (200, 302)),
+        ):
+            run_load(server.port, paths, requests=50, concurrency=2, headers=headers, expect=expect)  # warm-up
+
+            def backends():
+                rows = admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).fetchall()
+                return [row[0] for row in rows]
+
+            app_before, db_pids = process_cpu_seconds(group_pids(server.process.pid)), backends()
+            db_before = process_cpu_seconds(db_pids)
+            result = run_load(server.port, paths, requests=n, concurrency=2, headers=headers, expect=expect)
+            app_after, db_after = process_cpu_seconds(group_pids(server.process.pid)), process_cpu_seconds(db_pids)
+            results[label] = {
+                "requests": result.requests,
+                "errors": result.errors,
+                "gunicorn_cpu_ms": (app_after - app_before) * 1000 / result.requests,
+                "postgres_cpu_ms": (db_after - db_before) * 1000 / result.requests,
+                "p50_ms": result.p50,
+                "rps": result.rps,
+            }
+    return results
+
+
 def write_markdown(results: dict, path: Path) -> None:
     lines = [
         f"# Per-request cost, in-process ({results['n']} requests each, medians; p95 in brackets)",
@@ -222,6 +308,20 @@ def write_markdown(results: dict, path: Path) -> None:
         written = {t: round(v, 2) for t, v in r["history_rows_per_request"].items() if v}
         if written:
             lines.append(f"- {label}: {written}")
+    if results.get("served"):
+        lines += [
+            "",
+            "Served by gunicorn (1 worker x 2 threads), CPU per request from /proc (ticks of 10 ms: the figure is an "
+            "average over all the requests):",
+            "",
+            "| operation | requests | gunicorn CPU ms | PostgreSQL backends CPU ms | p50 ms | req/s | errors |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for label, r in results["served"].items():
+            lines.append(
+                f"| {label} | {r['requests']} | {r['gunicorn_cpu_ms']:.2f} | {r['postgres_cpu_ms']:.2f} "
+                f"| {r['p50_ms']:.2f} | {r['rps']:.0f} | {r['errors']} |"
+            )
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -230,6 +330,9 @@ def main(argv=None) -> int:
     parser.add_argument("--url", required=True, help="PostgreSQL database of a loaded data set (bench/dataset.py)")
     parser.add_argument("--requests", type=int, default=300, help="measured requests per operation")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"), help="folder for capacity.json and .md")
+    parser.add_argument(
+        "--served", type=int, default=2000, help="requests per read through gunicorn, CPU from /proc (0: skip)"
+    )
     args = parser.parse_args(argv)
     os.environ.update(
         DATABASE_URL=args.url,
@@ -246,6 +349,8 @@ def main(argv=None) -> int:
     results = measure(args.requests)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.served:
+        results["served"] = measure_served(args.url, args.served, out)
     (out / "capacity.json").write_text(json.dumps(results, indent=1))
     write_markdown(results, out / "capacity.md")
     print((out / "capacity.md").read_text())
