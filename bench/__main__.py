@@ -29,6 +29,7 @@ BENCH_USER = "bench_staff"
 USER_SCRIPT = """
 import json, secrets
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.sessions.backends.db import SessionStore
 password = secrets.token_urlsafe(16)
@@ -39,7 +40,7 @@ user.save()
 user.user_permissions.add(Permission.objects.get(codename="view_all_accounts"))
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # a session of another is signed out
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 print(json.dumps({"password": password, "session": session.session_key}))

@@ -101,6 +101,9 @@ def measure_replica(scale: int, args, out_dir: Path, log) -> dict:
                 "search": (searches, session, (200, 302)),
             }
             servers = {"primary-only": primary_only, "replica": routed}
+            for server in servers.values():  # signed in: not a redirect to the sign-in page
+                if probe(server.port, "/search/?q=x", session) != 200:
+                    raise RuntimeError("GET /search/?q=x did not answer 200 to the signed-in staff user")
             for name, server in servers.items():
                 for endpoint, (paths, headers, expect) in load.items():
                     status = probe(server.port, paths[0], headers)
