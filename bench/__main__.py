@@ -401,7 +401,8 @@ def main(argv=None) -> int:
         log(f"report: {write_replica_report(results, out_dir)}")
         for endpoint, ratio in results["ratio"].items():
             log(
-                f"{endpoint}: p50 ratio {ratio['p50']:.3f}, requests/s ratio {ratio['rps']:.3f}"
+                f"{endpoint}: CPU ratio {ratio['cpu']:.3f}, p50 ratio {ratio['p50']:.3f}, "
+                f"requests/s ratio {ratio['rps']:.3f}"
                 " (replica / primary-only)"
             )
         return 0

@@ -12,8 +12,10 @@ from bench.capacity import StatementTimer, group_pids, process_cpu_seconds
 from bench.replica import ENDPOINTS, write_replica_report
 
 
-def _mode(p50: float, rps: float) -> dict:
-    return {endpoint: {"p50_ms": p50, "p95_ms": p50 * 2, "rps": rps, "errors": 0} for endpoint in ENDPOINTS}
+def _mode(p50: float, rps: float, cpu: float) -> dict:
+    return {
+        endpoint: {"p50_ms": p50, "p95_ms": p50 * 2, "rps": rps, "cpu_ms": cpu, "errors": 0} for endpoint in ENDPOINTS
+    }
 
 
 def test_the_replica_report_gives_each_endpoint_its_ratio_and_says_whether_it_is_within_five_percent(tmp_path):
@@ -21,16 +23,16 @@ def test_the_replica_report_gives_each_endpoint_its_ratio_and_says_whether_it_is
         "scale": 1000,
         "rounds": 2,
         "requests_per_round": 10,
-        "modes": {"primary-only": _mode(10.0, 100.0), "replica": _mode(10.4, 98.0)},
-        "ratio": {endpoint: {"p50": 1.04, "rps": 0.98} for endpoint in ENDPOINTS},
+        "modes": {"primary-only": _mode(10.0, 100.0, 2.0), "replica": _mode(10.4, 98.0, 2.04)},
+        "ratio": {endpoint: {"cpu": 1.02, "p50": 1.04, "rps": 0.98} for endpoint in ENDPOINTS},
         "replica_commits": 70,
         "sent_to_replica_server": 60,
     }
-    results["modes"]["replica"]["search"]["p50_ms"] = 12.0
-    results["ratio"]["search"] = {"p50": 1.2, "rps": 0.9}
+    results["modes"]["replica"]["search"].update(p50_ms=12.0, cpu_ms=2.2)
+    results["ratio"]["search"] = {"cpu": 1.1, "p50": 1.2, "rps": 0.9}
     text = write_replica_report(results, tmp_path).read_text()
-    assert "| account GET | 10.00 | 10.40 | 1.040 | 100 | 98 | 0.980 | yes |" in text
-    assert "| search | 10.00 | 12.00 | 1.200 | 100 | 98 | 0.900 | no |" in text
+    assert "| account GET | 2.00 | 2.04 | 1.020 | yes | 10.00 | 10.40 | 1.040 | 100 | 98 | 0.980 |" in text
+    assert "| search | 2.00 | 2.20 | 1.100 | no | 10.00 | 12.00 | 1.200 | 100 | 98 | 0.900 |" in text
     assert "70 (requests sent to the replica-mode server: 60" in text
 
 
