@@ -149,4 +149,4 @@ def serving(tmp_path: Path, **env: str):
     try:
         yield App(port, log)
     finally:
-        stop_gunicorn(process, signal.SIGINT)  # quick shutdown: nothing to finish
+        stop_gunicorn(process, signal.SIGTERM)  # graceful: a gthread worker told to quit at once can hang 30 s
