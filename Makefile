@@ -9,6 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= 100000
 BENCH_OUT ?= bench/out
+REPLICA ?=
 PYTEST_ARGS ?=
 
 .PHONY: help install run serve test lint format migrate seed browser pgbouncer bench clean
@@ -18,6 +19,7 @@ help:
 	@echo "make test     run the whole test suite (DATABASE_URL selects the database)"
 	@echo "make serve    production server: gunicorn + whitenoise"
 	@echo "make bench    benchmark harness (SCALE=N, BENCH_OUT=folder); needs PostgreSQL"
+	@echo "              REPLICA=1: reads on a streaming replica vs primary-only, side by side"
 	@echo "make lint     ruff check, ruff format --check, import layers (lint-imports), makemigrations --check"
 
 $(VENV)/.installed: pyproject.toml
@@ -70,7 +72,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 bench: install
-	$(PY) -m bench --scale $(SCALE) --out $(BENCH_OUT)
+	$(PY) -m bench --scale $(SCALE) --out $(BENCH_OUT) $(if $(REPLICA),--replica)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis .import_linter_cache

@@ -29,6 +29,7 @@ BENCH_USER = "bench_staff"
 USER_SCRIPT = """
 import json, secrets
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.sessions.backends.db import SessionStore
 password = secrets.token_urlsafe(16)
@@ -39,7 +40,7 @@ user.save()
 user.user_permissions.add(Permission.objects.get(codename="view_all_accounts"))
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # a session of another is signed out
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 print(json.dumps({"password": password, "session": session.session_key}))
@@ -209,7 +210,9 @@ def measure(scale: int, args, out_dir: Path) -> dict:
     }
     missing = results["missing"]
     try:
-        info = dataset.ensure_dataset(scale, args.pg_url, Path(args.data), log, rebuild=args.rebuild)
+        info = dataset.ensure_dataset(
+            scale, args.pg_url, Path(args.data), log, rebuild=args.rebuild, prefix=args.db_prefix
+        )
     except (RuntimeError, OSError, psycopg.Error) as exc:
         missing.append(f"data set: {exc}".strip()[:500])
         return results
@@ -379,10 +382,30 @@ def main(argv=None) -> int:
         action="store_true",
         help="measure the other sizes again even when the out folder has their results",
     )
+    parser.add_argument("--db-prefix", default="cms_bench", help="data set databases are named <prefix>_<N>")
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="only compare reads routed to a streaming replica with primary-only (bench/replica.py)",
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="--replica: interleaved rounds")
+    parser.add_argument("--replica-requests", type=int, default=300, help="--replica: requests per round and endpoint")
     args = parser.parse_args(argv)
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.replica:
+        from .replica import measure_replica, write_replica_report
+
+        results = measure_replica(args.scale, args, out_dir, log)
+        log(f"report: {write_replica_report(results, out_dir)}")
+        for endpoint, ratio in results["ratio"].items():
+            log(
+                f"{endpoint}: CPU ratio {ratio['cpu']:.3f}, p50 ratio {ratio['p50']:.3f}, "
+                f"requests/s ratio {ratio['rps']:.3f}"
+                " (replica / primary-only)"
+            )
+        return 0
     sizes = sorted({int(s) for s in args.sizes.split(",")} | {args.scale}) if args.sizes else default_sizes(args.scale)
     began = time.perf_counter()
     runs = {}

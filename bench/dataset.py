@@ -89,9 +89,11 @@ def table_counts(url: str) -> dict:
         }
 
 
-def ensure_dataset(scale: int, base_url: str, data_dir: Path, log, *, rebuild: bool = False) -> dict:
-    """Build (or reuse) cms_bench_<scale>; return its description, with generation and import figures."""
-    name = f"cms_bench_{scale}"
+def ensure_dataset(
+    scale: int, base_url: str, data_dir: Path, log, *, rebuild: bool = False, prefix: str = "cms_bench"
+) -> dict:
+    """Build (or reuse) <prefix>_<scale>; return its description, with generation and import figures."""
+    name = f"{prefix}_{scale}"
     url = database_url(base_url, name)
     if not rebuild:
         info = read_marker(url)

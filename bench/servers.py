@@ -1,5 +1,6 @@
 """Start and stop gunicorn for cmsportal and for the floor app, with the production settings."""
 
+import http.client
 import os
 import signal
 import socket
@@ -33,6 +34,58 @@ def django_env(database_url: str, **extra: str) -> dict:
     return env
 
 
+def start_gunicorn(
+    app: str, env: dict, log_path: Path, port: int, *, ready_path: str = "/healthz", timeout: float = 30.0
+) -> subprocess.Popen:
+    """gunicorn (gunicorn.conf.py) serving `app` on 127.0.0.1:`port` with exactly `env`, in a process group of its
+    own; returns once it answers HTTP on `ready_path` (whatever the status). The one start loop of the tests and
+    the benchmark."""
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(  # noqa: S603 (our own venv's gunicorn, fixed arguments)
+            [str(gunicorn), app, "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the master and its workers stop together
+        )
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn ({app}) exited at start:\n{_tail(log_path)}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=max(1.0, deadline - time.monotonic()))
+        try:
+            conn.request("GET", ready_path)
+            conn.getresponse().read()
+            return process
+        except (OSError, http.client.HTTPException):
+            if time.monotonic() > deadline:
+                stop_gunicorn(process, signal.SIGKILL)
+                raise RuntimeError(f"gunicorn ({app}) did not answer in {timeout:g} s:\n{_tail(log_path)}") from None
+            time.sleep(0.1)
+        finally:
+            conn.close()
+
+
+def stop_gunicorn(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """Stops gunicorn's process group (SIGTERM: graceful; SIGINT: quick), then kills it if it lingers."""
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+def _tail(path: Path, size: int = 5000) -> str:
+    try:
+        return path.read_text(errors="replace")[-size:]
+    except OSError:
+        return ""
+
+
 class Server:
     """A gunicorn process serving `app` on a free localhost port, using gunicorn.conf.py."""
 
@@ -40,41 +93,18 @@ class Server:
         self.app = app
         self.port = free_port()
         self.log_path = log_path
-        self.env = django_env(database_url, GUNICORN_BIND=f"127.0.0.1:{self.port}", **env)
+        self.env = django_env(database_url, **env)
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> "Server":
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the server's lifetime)
-        self.process = subprocess.Popen(
-            [str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py"), self.app],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.app} exited at start; see {self.log_path}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{self.app} did not listen within {timeout} s; see {self.log_path}")
+        # Any answer will do (the floor has no /healthz): the workers are up.
+        self.process = start_gunicorn(self.app, self.env, self.log_path, self.port, ready_path="/", timeout=timeout)
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
+        if self.process:
             # gunicorn's master stops its workers on SIGTERM; only our own process group is signalled.
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+            stop_gunicorn(self.process, signal.SIGTERM)
 
     def __enter__(self):
         return self.start()

@@ -51,16 +51,17 @@ __all__ = [
     "SAFE_METHODS",
     "COOKIE",
     "LAG_SQL",
-    "replica_aliases",
+    "Probe",
     "ReplicaHealth",
-    "probe",
-    "health",
-    "read_alias",
-    "reading_from_replicas",
-    "reading_from_primary",
-    "reads_on_replica",
-    "ReplicaRouter",
     "ReplicaMiddleware",
+    "ReplicaRouter",
+    "health",
+    "probe",
+    "read_alias",
+    "reading_from_primary",
+    "reading_from_replicas",
+    "reads_on_replica",
+    "replica_aliases",
 ]
 
 logger = logging.getLogger("cmsportal.replicas")
@@ -103,6 +104,18 @@ class _Health:
     healthy: bool | None = None  # None: never checked
     checked: float = float("-inf")  # time.monotonic() of the last check
     reason: str = ""
+    state: str = "unchecked"  # "ok", "lagging", "unreachable"
+    lag: float | None = None  # seconds behind the primary, when it answered
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one check of a replica found."""
+
+    healthy: bool
+    reason: str  # for the log: why it is skipped, or how far behind it is
+    state: str  # "ok", "lagging" (further behind than CMS_REPLICA_MAX_LAG_SECONDS) or "unreachable"
+    lag: float | None = None
 
 
 class ReplicaHealth:
@@ -124,17 +137,18 @@ class ReplicaHealth:
 
     def check(self, alias: str) -> bool:
         """Checks `alias` now; logs a line when its state changes."""
-        healthy, reason = probe(alias)
+        found = probe(alias)
         with self._lock:
             state = self._states.setdefault(alias, _Health())
-            changed = state.healthy is not healthy and not (state.healthy is None and healthy)
-            state.healthy, state.checked, state.reason = healthy, time.monotonic(), reason
+            changed = state.healthy is not found.healthy and not (state.healthy is None and found.healthy)
+            state.healthy, state.checked, state.reason = found.healthy, time.monotonic(), found.reason
+            state.state, state.lag = found.state, found.lag
         if changed:
-            if healthy:
-                logger.warning("Replica %s is back: reads go to it again (%s)", alias, reason)
+            if found.healthy:
+                logger.warning("Replica %s is back: reads go to it again (%s)", alias, found.reason)
             else:
-                logger.warning("Replica %s is skipped: %s; its reads go elsewhere", alias, reason)
-        return healthy
+                logger.warning("Replica %s is skipped: %s; its reads go elsewhere", alias, found.reason)
+        return found.healthy
 
     def states(self) -> dict[str, str]:
         """{alias: "ok" | the reason it is skipped | "unchecked"} for every replica."""
@@ -144,9 +158,23 @@ class ReplicaHealth:
             out[alias] = "unchecked" if state is None else ("ok" if state.healthy else state.reason)
         return out
 
+    def report(self) -> dict[str, dict]:
+        """For /healthz: {alias: {"status": "ok" | "lagging" | "unreachable", "lagSeconds": s}} for every replica,
+        each checked if its last check is older than CMS_REPLICA_CHECK_SECONDS. Names and figures only: no
+        address, no user, no password, no error text."""
+        out = {}
+        for alias in replica_aliases():
+            self.is_healthy(alias)
+            state = self._states.get(alias) or _Health()
+            entry = {"status": state.state}
+            if state.lag is not None:
+                entry["lagSeconds"] = round(state.lag, 1)
+            out[alias] = entry
+        return out
 
-def probe(alias: str) -> tuple[bool, str]:
-    """(healthy, why) for replica `alias`, on a short-lived connection of its own (never a pooled one)."""
+
+def probe(alias: str) -> Probe:
+    """What replica `alias` is like now, on a short-lived connection of its own (never a pooled one)."""
     import psycopg
 
     params = connections[alias].get_connection_params()
@@ -157,10 +185,10 @@ def probe(alias: str) -> tuple[bool, str]:
             lag = conn.execute(LAG_SQL).fetchone()[0]
     except psycopg.Error as exc:
         lines = str(exc).strip().splitlines()
-        return False, f"unreachable ({type(exc).__name__}: {lines[0][:200] if lines else ''})"
+        return Probe(False, f"unreachable ({type(exc).__name__}: {lines[0][:200] if lines else ''})", "unreachable")
     if lag > limit:
-        return False, f"{lag:.1f} s behind the primary (limit {limit:g} s)"
-    return True, f"{lag:.1f} s behind the primary"
+        return Probe(False, f"{lag:.1f} s behind the primary (limit {limit:g} s)", "lagging", lag)
+    return Probe(True, f"{lag:.1f} s behind the primary", "ok", lag)
 
 
 health = ReplicaHealth()

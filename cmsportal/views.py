@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from cmsportal import outage, pages, services
+from cmsportal import outage, pages, replicas, services
 from cmsportal import search as finder
 
 from .choices import ListName
@@ -140,6 +140,11 @@ def server_error(request):
 def healthz(request):
     """For load balancers: 200 `{"status": "ok"}` when the database answers `SELECT 1`, else 503.
 
+    With read replicas (`DATABASE_REPLICA_URLS`) it reports each by its name, `"replicas": {"replica1":
+    {"status": "ok" | "lagging" | "unreachable", "lagSeconds": 0.3}}`, as this worker last found it (checked
+    again when older than CMS_REPLICA_CHECK_SECONDS). A replica down does not make this 503: its reads go to
+    the primary. Never an address, a user name, a password or an error text.
+
     No authentication, no session, no data; a failure costs at most the connect timeout.
     """
     try:
@@ -151,4 +156,7 @@ def healthz(request):
         response = JsonResponse({"status": "unavailable"}, status=503, headers={"Retry-After": str(outage.RETRY_AFTER)})
         response._has_been_logged = True
         return response
-    return JsonResponse({"status": "ok"})
+    body = {"status": "ok"}
+    if replicas.replica_aliases():
+        body["replicas"] = replicas.health.report()
+    return JsonResponse(body)

@@ -11,8 +11,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ from django.db import connection, connections
 from django.test import Client
 from psycopg import sql
 
+from bench.servers import free_port, start_gunicorn, stop_gunicorn
 from cmsportal import outage
 from cmsportal.identity import services as identity
 from tests.factories import AccountFactory, StaffFactory
@@ -31,15 +30,8 @@ from tests.factories import AccountFactory, StaffFactory
 pytestmark = pytest.mark.postgres
 
 BASE_DIR = Path(settings.BASE_DIR)
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 ACCOUNT = "/v1/customer_accounts/CLOUD/1"
 QUICKLY = 6.0  # seconds: the connect timeout (2 s here) and some slack for a busy machine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def database_url(name: str, port: int | None = None) -> str:
@@ -78,6 +70,7 @@ def serving(url: str, tmp_path: Path):
     """gunicorn with gunicorn.conf.py (2 workers) on `url`, stopped (its process group) on the way out."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "DJANGO_", "CMS_", "REDIS_"))}
+    env.pop("DATABASE_REPLICA_URLS", None)
     env.update(
         DATABASE_URL=url,
         DJANGO_SETTINGS_MODULE="cmsportal.settings",
@@ -89,34 +82,11 @@ def serving(url: str, tmp_path: Path):
         GUNICORN_LOGLEVEL="warning",
     )
     log = tmp_path / f"gunicorn-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 (our own venv's gunicorn, fixed arguments)
-            [str(GUNICORN), "cmsportal.wsgi", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the master and its workers stop together
-        )
-    server = Server(port, log)
+    process = start_gunicorn("cmsportal.wsgi", env, log, port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"gunicorn exited:\n{server.log_text()}"
-            try:
-                server.get("/healthz")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, f"gunicorn did not answer in 30 s:\n{server.log_text()}"
-                time.sleep(0.2)
-        yield server
+        yield Server(port, log)
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # quick shutdown: nothing to finish
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+        stop_gunicorn(process, signal.SIGINT)  # quick shutdown: nothing to finish
 
 
 def assert_fault(answer, xml: bool = False):

@@ -158,6 +158,14 @@ def stop_replica(clusters):
     clusters.replica.stop("fast")
 
 
+def replayed_a_transaction(clusters):
+    """The lag is the age of the last transaction replayed: a replica that has replayed none since it started
+    (fresh from pg_basebackup) has no age to report. Give it one."""
+    with clusters.primary.connect() as primary:
+        primary.execute("UPDATE accounts_account SET name = name WHERE account_id = '7700110'")
+    clusters.wait_replayed()
+
+
 @contextmanager
 def replica_back(clusters):
     try:
@@ -204,6 +212,7 @@ def test_a_replica_behind_the_lag_limit_is_skipped_until_it_catches_up(replicate
             return ran_on(replicated, before, term) == {server}
 
         until(lambda: answered_by("replica"), 10, "the replica never served the reads")
+        replayed_a_transaction(replicated)
         with replicated.replica.connect() as replica:
             replica.execute("SELECT pg_wal_replay_pause()")
         with replicated.primary.connect() as primary:  # WAL the replica receives but does not replay
@@ -230,3 +239,29 @@ def test_cms_export_reads_from_the_replica(replicated):
     assert '"7700101"' in result.stdout
     assert ran_on(replicated, before, "READ ONLY") == {"replica"}
     assert ran_on(replicated, before, "accounts_account") == {"replica"}
+
+
+def test_healthz_reports_the_replica_ok_lagging_and_unreachable_without_its_dsn(replicated, tmp_path):
+    url = replicated.replica.url().replace("postgres@", "postgres:s3cret-pw@")  # trust: never asked for
+    settings_env = env(
+        replicated, DATABASE_REPLICA_URLS=url, CMS_REPLICA_CHECK_SECONDS="0", CMS_REPLICA_MAX_LAG_SECONDS="1"
+    )
+    with serving(tmp_path, **settings_env) as app, replica_back(replicated):
+
+        def health():
+            status, _, body = app.request("GET", "/healthz")
+            assert status == 200, body  # the primary answers: reads have somewhere to go
+            for secret in (b"s3cret", str(replicated.replica.port).encode(), b"127.0.0.1", b"postgres"):
+                assert secret not in body
+            return json.loads(body)["replicas"]["replica1"]
+
+        assert until(lambda: health()["status"] == "ok", 10, "the replica never reported ok")
+        replayed_a_transaction(replicated)
+        with replicated.replica.connect() as replica:
+            replica.execute("SELECT pg_wal_replay_pause()")
+        with replicated.primary.connect() as primary:
+            primary.execute("UPDATE accounts_account SET name = name || '.' WHERE account_id = '7700109'")
+        lagging = until(lambda: (found := health())["status"] == "lagging" and found, 15, "never reported lagging")
+        assert lagging["lagSeconds"] >= 1  # past the limit (rounded to a tenth)
+        stop_replica(replicated)
+        assert health() == {"status": "unreachable"}

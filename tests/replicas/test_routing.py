@@ -310,3 +310,52 @@ def test_the_pool_timeout_and_no_pool():
 def test_a_pool_setting_that_makes_no_sense_is_refused(value):
     code, out = configured(DATABASE_URL=PRIMARY, CMS_DB_POOL=value)
     assert code != 0 and "CMS_DB_POOL must" in out
+
+
+# --- /healthz -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def three_replicas(monkeypatch):
+    """replica1 current, replica2 far behind, replica3 refusing connections (as `probe` would find them)."""
+    found = {
+        "replica1": replicas.Probe(True, "0.2 s behind the primary", "ok", 0.24),
+        "replica2": replicas.Probe(False, "42.0 s behind the primary (limit 10 s)", "lagging", 42.04),
+        "replica3": replicas.Probe(
+            False,
+            'unreachable (OperationalError: connection to server at "10.1.2.3", port 5433 failed: '
+            'password authentication failed for user "reader")',
+            "unreachable",
+        ),
+    }
+    probed = []
+    monkeypatch.setattr(replicas, "probe", lambda alias: probed.append(alias) or found[alias])
+    replicas.health.reset()
+    with override_settings(CMS_REPLICAS=list(found), CMS_REPLICA_CHECK_SECONDS=60):
+        yield probed
+    replicas.health.reset()
+
+
+@pytest.mark.django_db
+def test_healthz_reports_each_replica_by_name_without_its_address_or_credentials(client, three_replicas):
+    response = client.get("/healthz")
+    assert response.status_code == 200  # a replica down or behind: its reads go to the primary
+    assert response.json() == {
+        "status": "ok",
+        "replicas": {
+            "replica1": {"status": "ok", "lagSeconds": 0.2},
+            "replica2": {"status": "lagging", "lagSeconds": 42.0},
+            "replica3": {"status": "unreachable"},
+        },
+    }
+    for secret in (b"10.1.2.3", b"5433", b"reader", b"password", b"postgres"):
+        assert secret not in response.content
+    # Checked once each, then reported from this worker's state until CMS_REPLICA_CHECK_SECONDS pass.
+    assert client.get("/healthz").json() == response.json()
+    assert three_replicas == ["replica1", "replica2", "replica3"]
+
+
+@pytest.mark.django_db
+def test_healthz_without_replicas_says_only_ok(client):
+    assert replicas.replica_aliases() == []
+    assert client.get("/healthz").json() == {"status": "ok"}
