@@ -15,7 +15,18 @@ from django.db import connection
 from bench import floor
 from bench.loadgen import percentile, run_load
 from bench.report import targets, write_report
-from tests.factories import AccountFactory
+from tests.factories import (
+    AccountContactFactory,
+    AccountFactory,
+    AddressFactory,
+    ContactFactory,
+    EmailAddressFactory,
+    MetadataFactory,
+    NamespaceFactory,
+    PhoneNumberFactory,
+    StaffFactory,
+    StatusChangeFactory,
+)
 
 # --- load generator ------------------------------------------------------------------------------
 
@@ -190,6 +201,59 @@ def test_floor_answers_the_same_account_data_as_the_api(client, django_user_mode
     assert api_page.status_code == 200 and status == "200 OK"
     assert page["customerAccount"] == api_page.json()["customerAccount"]
     assert [item["id"] for item in page["customerAccount"]] == ["440369", "440370"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_floor_answers_the_same_data_as_the_api_under_an_account(client, floor_database):
+    from datetime import timedelta
+
+    from cmsportal import dates
+
+    # Staff with the global view permission, in no group: read-restricted metadata is hidden, as in the floor.
+    client.force_login(StaffFactory(username="bench_staff_viewer"))
+    account = AccountFactory(account_id="550001")
+    other = AccountFactory(account_id="550002", customer=account.customer)
+    # Two contacts on the account (one also on another account, with other roles there), one elsewhere.
+    busy = ContactFactory(customer=account.customer, contact_number="RPN-900-000-002", title="Dr")
+    plain = ContactFactory(customer=account.customer, contact_number="RPN-900-000-001")
+    AccountContactFactory(account=account, contact=busy, roles=["PRIMARY", "BILLING"])
+    AccountContactFactory(account=other, contact=busy, roles=["TECHNICAL"])
+    AccountContactFactory(account=account, contact=plain)
+    AccountContactFactory(account=other, contact=ContactFactory(customer=account.customer))
+    AddressFactory(contact=busy)
+    AddressFactory(contact=busy, primary=False, zipcode=None)
+    EmailAddressFactory(contact=busy)
+    EmailAddressFactory(contact=busy, primary=False)
+    PhoneNumberFactory(contact=busy, sms_verify=True)
+    NamespaceFactory(name="risk", access="READ_RESTRICTED")
+    MetadataFactory(account=account, key="support:team", value="East")
+    MetadataFactory(account=account, key="billing:cycle", value="monthly")
+    MetadataFactory(account=account, key="risk:score", value="0.4")
+    MetadataFactory(account=other, key="support:team", value="West")
+    now = dates.now()
+    for days, status in ((3, "Active"), (2, "Suspended"), (1, "Active")):
+        StatusChangeFactory(account=account, date=now - timedelta(days=days), status=status, fraud_status="ACCEPT")
+    StatusChangeFactory(account=account, date=now - timedelta(days=2), status="Closed")  # a tie: newest id first
+
+    base = f"/customer_accounts/CLOUD/{account.account_id}"
+    for rest in ("/contacts", "/contacts/RPN-900-000-002", "/contacts/RPN-900-000-001", "/metadata", "/status_history"):
+        api = client.get(f"/v1{base}{rest}", HTTP_ACCEPT="application/json")
+        status, data = _call(f"/floor{base}{rest}")
+        assert api.status_code == 200 and status == "200 OK", rest
+        assert data == api.json(), rest
+    assert [c["contactNumber"] for c in _call(f"/floor{base}/contacts")[1]["contact"]] == [
+        "RPN-900-000-001",
+        "RPN-900-000-002",
+    ]
+    assert _call(f"/floor{base}/metadata")[1] == {"metadata": {"billing:cycle": "monthly", "support:team": "East"}}
+    # Pages: the next link of the status history and of the contacts, like the API's.
+    for rest in ("/status_history?limit=2", "/contacts?limit=1"):
+        path, _, query = rest.partition("?")
+        api = client.get(f"/v1{base}{rest}", HTTP_ACCEPT="application/json")
+        status, data = _call(f"/floor{base}{path}", query)
+        assert data == api.json(), rest
+        assert [link["rel"] for link in data["link"]] == ["next"]
 
 
 @pytest.mark.postgres
