@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 
-from . import dataset
+from . import concurrent, cpu, dataset
 from .loadgen import run_load
 from .report import write_report
 from .servers import ROOT, Server, django_env
@@ -30,6 +30,7 @@ USER_SCRIPT = """
 import json, secrets
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.models import Permission
+from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 password = secrets.token_urlsafe(16)
 user, _ = get_user_model().objects.get_or_create(username=%(username)r)
@@ -39,7 +40,7 @@ user.save()
 user.user_permissions.add(Permission.objects.get(codename="view_all_accounts"))
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 print(json.dumps({"password": password, "session": session.session_key}))
@@ -232,6 +233,14 @@ def measure(scale: int, args, out_dir: Path) -> dict:
         except (RuntimeError, OSError) as exc:
             missing.append(f"export: {exc}"[:500])
 
+    if not args.skip_contacts_profile:
+        try:
+            results["contacts_profile"] = dataset.measure_profile(
+                scale, args.pg_url, Path(args.data), log, profile="contacts", rebuild=args.rebuild
+            )
+        except (RuntimeError, OSError, psycopg.Error) as exc:
+            missing.append(f"contacts profile import/export: {exc}"[:500])
+
     samples = Samples(url)
     results["explain"] = explain(url, samples)
     user = bench_user(url)
@@ -286,6 +295,13 @@ def measure(scale: int, args, out_dir: Path) -> dict:
                 requests=n * 2,
                 concurrency=args.throughput_concurrency,
             )
+
+            if concurrent.wrk_available():
+                log("hot reads under concurrent load (wrk), floor and API in interleaved rounds")
+                paths = concurrent.hot_paths(url)
+                results["concurrent"] = concurrent.measure(api, floor, paths, api_headers, args, out_dir, log)
+            else:
+                missing.append("concurrent load: wrk is not installed (apt-get install wrk)")
 
             log("list by depth")
             results["depth"] = {"marker": [], "offset": []}
@@ -349,6 +365,11 @@ def measure(scale: int, args, out_dir: Path) -> dict:
                         warmup=min(20, args.search_requests // 10),
                         expect=(200, 302),
                     ).as_dict()
+    log("per-request CPU of the hot reads, in process")
+    try:
+        results["cpu"] = cpu.measure_in_subprocess(url, args.cpu_requests)
+    except RuntimeError as exc:
+        missing.append(f"per-request CPU: {exc}"[:500])
     # Other work on the machine is part of every figure: say how busy it was.
     results["environment"]["load_after"] = os.getloadavg()
     return results
@@ -379,6 +400,7 @@ def main(argv=None) -> int:
         action="store_true",
         help="measure the other sizes again even when the out folder has their results",
     )
+    concurrent.add_arguments(parser)
     args = parser.parse_args(argv)
 
     out_dir = Path(args.out)

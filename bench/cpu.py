@@ -86,11 +86,11 @@ def _environ(path: str, token: str) -> dict:
         "PATH_INFO": path_info,
         "QUERY_STRING": query,
         "SCRIPT_NAME": "",
-        "SERVER_NAME": "127.0.0.1",
+        "SERVER_NAME": "testserver",
         "SERVER_PORT": "8000",
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_HOST": "testserver",
         "HTTP_ACCEPT": "application/json",
         "HTTP_X_AUTH_TOKEN": token,
         "wsgi.version": (1, 0),
@@ -169,6 +169,29 @@ def measure(requests: int, rounds: int, profile_dir: Path | None = None, only=No
             pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(25)
             (profile_dir / f"{name}.txt").write_text(text.getvalue())
     return results
+
+
+def measure_in_subprocess(database_url: str, requests: int, rounds: int = 5) -> dict:
+    """`python -m bench.cpu` on `database_url` in a process of its own (the benchmark's environment)."""
+    import subprocess
+    import tempfile
+
+    from .servers import django_env
+
+    with tempfile.TemporaryDirectory(prefix="bench-cpu-") as folder:
+        target = Path(folder) / "cpu.json"
+        command = [sys.executable, "-m", "bench.cpu", "--requests", str(requests), "--rounds", str(rounds)]
+        result = subprocess.run(
+            [*command, "--json", str(target)],
+            cwd=ROOT,
+            env=django_env(database_url, DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,testserver"),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0 or not target.exists():
+            raise RuntimeError(f"bench.cpu failed: {(result.stderr or result.stdout)[-400:]}")
+        return json.loads(target.read_text())
 
 
 def main(argv=None) -> int:
