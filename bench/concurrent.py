@@ -8,7 +8,7 @@ cmsportal/floor (p50 latency, requests/s). A Lua script picks a random path per 
 of real paths drawn from the data set.
 
 While the servers are under load, the resident memory of every gunicorn worker is sampled (VmRSS,
-and VmHWM, the kernel's own peak, at the end): the report gives the highest. With `--flames`, one
+and VmHWM, the kernel's own peak, at the end): the report gives the highest. Unless `--no-flames`, one
 more wrk run per hot read is recorded by py-spy (all workers: `--subprocesses`) into a flame graph
 `flames/<read>.svg` in the out folder.
 """
@@ -219,8 +219,8 @@ def summarize(runs: dict) -> dict:
     return summary
 
 
-def record_flame(master_pid: int, seconds: float, output: Path) -> str | None:
-    """Start py-spy on every worker of `master_pid` for `seconds`; returns None, or why it could not run."""
+def record_flame(master_pid: int, seconds: float, output: Path) -> subprocess.Popen | str:
+    """Start py-spy on every worker of `master_pid` for `seconds`: the running py-spy, or why it cannot run."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not os.path.exists(spy):
         return "py-spy is not installed (pip install -e '.[bench]')"
@@ -231,7 +231,7 @@ def record_flame(master_pid: int, seconds: float, output: Path) -> str | None:
 
 
 def measure(api, floor, paths: dict, api_headers: dict, args, out_dir: Path, log) -> dict:
-    """Interleaved wrk rounds on every hot read, worker memory under load, and (with --flames) flame graphs."""
+    """Interleaved wrk rounds on every hot read, worker memory under load, and (unless --no-flames) flame graphs."""
     results: dict = {"connections": args.wrk_connections, "threads": 2, "seconds": args.wrk_seconds, "reads": {}}
     results["rounds"] = args.wrk_rounds
     with RssSampler(api.process.pid) as api_rss, RssSampler(floor.process.pid) as floor_rss:
@@ -372,4 +372,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--wrk-seconds", type=float, default=10.0, help="seconds per wrk run")
     parser.add_argument("--wrk-rounds", type=int, default=3, help="interleaved rounds per hot read")
     parser.add_argument("--wrk-connections", type=int, default=8, help="wrk connections (2 threads)")
-    parser.add_argument("--flames", action="store_true", help="record a py-spy flame graph per hot read")
+    parser.add_argument(
+        "--no-flames", dest="flames", action="store_false", help="do not record a py-spy flame graph per hot read"
+    )
