@@ -12,12 +12,13 @@ from rest_framework.response import Response
 
 from cmsportal.api import conditional, schema
 from cmsportal.api.filtering import apply_filterset
-from cmsportal.api.pagination import AccountPagination, OffsetPagination
+from cmsportal.api.pagination import DEFAULT_LIMIT, AccountPagination, OffsetPagination
+from cmsportal.api.precompiled import PrecompiledQuery
 from cmsportal.api.views import CMSView
 from cmsportal.identity.access import visible_account, visible_accounts
 
 from ..filtersets import AccountFilterSet, list_key_columns
-from ..models import Account, AccountChangeType, AccountType
+from ..models import Account, AccountChangeType, AccountHistory, AccountType, RCNChange, StatusChange
 from ..representations import (
     ACCOUNT,
     account_history_to_dict,
@@ -116,11 +117,27 @@ class AccountDetailView(conditional.ConditionalMixin, AccountResourceMixin, CMSV
         return account_version(self.get_account(), data)
 
 
+_NO_ACCOUNT = -(2**31) + 17
+
+
+def first_trail_page(model, newest_first: bool) -> PrecompiledQuery:
+    """The default page of an account's trail (its first DEFAULT_LIMIT + 1 entries, in the trail's order), compiled
+    once per connection (see PrecompiledQuery): a call without parameters compiles no query."""
+
+    def build(account_id):
+        trail = model.objects.filter(account_id=account_id)
+        return (trail.newest_first() if newest_first else trail.oldest_first())[: DEFAULT_LIMIT + 1]
+
+    return PrecompiledQuery(build, model, placeholders=[_NO_ACCOUNT])
+
+
 class AccountTrailView(AccountResourceMixin, CMSView):
-    """A trail of the account in the path, paged by limit/offset; subclasses name the trail."""
+    """A trail of the account in the path, paged by limit/offset; subclasses name the trail (and may give its
+    precompiled default page, `first_page`)."""
 
     item_key = ""
     filters = ()
+    first_page: PrecompiledQuery | None = None
 
     def get_trail(self, account):
         raise NotImplementedError
@@ -129,7 +146,13 @@ class AccountTrailView(AccountResourceMixin, CMSView):
         raise NotImplementedError
 
     def get(self, request, **kwargs):
-        page = OffsetPagination(self.filters).paginate(self.get_trail(self.get_account()), request)
+        account = self.get_account()
+        if self.first_page is not None and not request.GET:
+            page = OffsetPagination(self.filters).paginate(
+                None, request, first_page=lambda: self.first_page.fetch(account.pk)
+            )
+        else:
+            page = OffsetPagination(self.filters).paginate(self.get_trail(account), request)
         data = {self.item_key: [self.represent(entry) for entry in page.items]}
         if page.links:
             data["link"] = page.links
@@ -150,6 +173,7 @@ TRAIL_PARAMETERS = [*ACCOUNT_PATH, schema.LIMIT, schema.OFFSET]
 class StatusHistoryView(AccountTrailView):
     xml_shape = s.STATUS_CHANGES
     item_key = "statusChange"
+    first_page = first_trail_page(StatusChange, newest_first=True)
 
     def get_trail(self, account):
         return account.status_changes.newest_first()
@@ -179,6 +203,7 @@ class StatusHistorySingularView(StatusHistoryView):
 class CustomerHistoryView(AccountTrailView):
     xml_shape = s.RCN_CHANGES
     item_key = "accountRCNChange"
+    first_page = first_trail_page(RCNChange, newest_first=False)
 
     def get_trail(self, account):
         return account.rcn_changes.oldest_first()
@@ -207,6 +232,7 @@ class AccountHistoryView(AccountTrailView):
     xml_shape = s.ACCOUNT_HISTORY
     item_key = "customerAccountHistory"
     filters = ("changeType",)
+    first_page = first_trail_page(AccountHistory, newest_first=False)
 
     def get_trail(self, account):
         history = account.history.oldest_first()

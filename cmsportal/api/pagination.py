@@ -312,9 +312,14 @@ class OffsetPagination:
     def __init__(self, filters=()):
         self.filters = tuple(filters)
 
-    def paginate(self, queryset, request) -> Page:
-        limit, offset = parse_limit(request.GET), parse_offset(request.GET)
-        rows = list(queryset[offset : offset + limit + 1])
+    def paginate(self, queryset, request, first_page=None) -> Page:
+        """A page of `queryset`. `first_page`: a callable answering the rows of the default page (the first
+        DEFAULT_LIMIT + 1), used for a request without parameters (a precompiled query, say)."""
+        if first_page is not None and not request.GET:
+            limit, offset, rows = DEFAULT_LIMIT, 0, list(first_page())
+        else:
+            limit, offset = parse_limit(request.GET), parse_offset(request.GET)
+            rows = list(queryset[offset : offset + limit + 1])
         links = []
         if len(rows) > limit:
             params = kept_params(request, self.filters) + [("limit", limit), ("offset", offset + limit)]

@@ -284,3 +284,38 @@ def test_pinned_query_counts(api, django_assert_num_queries, size):
         api.get(url)  # warm up: the token's last-used time is written at most once in a while
         with django_assert_num_queries(count):
             assert api.get(url + ("&" if "?" in url else "?") + f"limit={size}").status_code == 200
+
+
+def test_a_trails_default_page_is_its_first_page_of_fifty(api, django_assert_num_queries):
+    """Without parameters a trail answers its precompiled first page: the same entries and link as `limit=50`."""
+    from datetime import timedelta
+
+    from cmsportal import dates
+    from tests.factories import AccountHistoryFactory, RCNChangeFactory, StatusChangeFactory
+
+    account = AccountFactory(account_id="1")
+    other = AccountFactory(account_id="2")
+    start = dates.now() - timedelta(days=100)
+    for n in range(53):
+        when = start + timedelta(hours=n // 2)  # pairs share a date: ties go by the order written
+        StatusChangeFactory(account=account, date=when, status=f"S{n}")
+        AccountHistoryFactory(account=account, updated_date=when, nickname=f"n{n}")
+        RCNChangeFactory(account=account, date=when)
+    StatusChangeFactory(account=other)
+    for trail, key in (
+        ("status_history", "statusChange"),
+        ("history", "customerAccountHistory"),
+        ("customer_history", "accountRCNChange"),
+    ):
+        url = f"/v1/customer_accounts/CLOUD/1/{trail}"
+        api.get(url)  # warm up: the token's last-used time is written at most once in a while
+        with django_assert_num_queries(3):  # auth, account, page
+            default = api.get(url).json()
+        explicit = api.get(url + "?limit=50").json()
+        assert default == explicit, trail
+        assert len(default[key]) == 50
+        assert [link["href"].split("?")[1] for link in default["link"]] == ["limit=50&offset=50"]
+        assert api.get(url + "?limit=50&offset=50").json()[key] == api.get(url + "?offset=50").json()[key]
+    body = api.get("/v1/customer_accounts/CLOUD/1/status_history").json()
+    statuses = [entry["status"] for entry in body["statusChange"]]
+    assert statuses[:3] == ["S52", "S51", "S50"]  # newest first
