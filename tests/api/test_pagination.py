@@ -319,3 +319,35 @@ def test_a_trails_default_page_is_its_first_page_of_fifty(api, django_assert_num
     body = api.get("/v1/customer_accounts/CLOUD/1/status_history").json()
     statuses = [entry["status"] for entry in body["statusChange"]]
     assert statuses[:3] == ["S52", "S51", "S50"]  # newest first
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [None, "CLOUD:000", "CLOUD:050", "CLOUD:050a", "MANAGED_HOSTING:010", "AAA:1", "ZZZ:1", "cloud:100", "last"],
+)
+def test_precompiled_default_pages_answer_what_the_orm_does(api, monkeypatch, marker):
+    """The unfiltered default pages (50 rows forward) of a caller who sees everything run precompiled queries:
+    the same rows and links as the queries `paginate` builds, from the start, from any marker (existing or not,
+    any case, before or after every account) and past the end."""
+    from accounts.api import views
+    from cmsportal.api.pagination import PrecompiledPages
+
+    for n in range(130):
+        AccountFactory(type=TYPES[n % 3], account_id=f"{n:03d}")
+    url = "/v1/customer_accounts" + ("" if marker is None else f"?marker={marker}")
+    used = []
+    fetch = PrecompiledPages.fetch
+    monkeypatch.setattr(PrecompiledPages, "fetch", lambda self, key: used.append(key) or fetch(self, key))
+    def without_self(body):  # SELF is the request's own URL
+        return {**body, "link": [link for link in body["link"] if link["rel"] != "SELF"]}
+
+    explicit = url + ("&" if "?" in url else "?") + "limit=50"
+    precompiled = [api.get(url).json(), without_self(api.get(explicit).json())]
+    assert len(used) == (0 if marker == "last" else 2)
+    monkeypatch.setattr(views, "_ALL_ACCOUNT_PAGES", None)
+    built = api.get(url).json()
+    assert precompiled[0] == built
+    assert precompiled[1] == without_self(built)
+    if marker in (None, "CLOUD:050"):
+        assert len(built["customerAccount"]) == 50
+        assert {link["rel"] for link in built["link"]} >= {"NEXT"}
