@@ -5,15 +5,14 @@ Read-restricted namespaces the caller may not read are left out of the list and 
 metadata/services.py, which enforces the namespace policy.
 """
 
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from accounts.api.views import ACCOUNT_PATH, AccountResourceMixin
-from django.contrib.auth import get_user_model
-from django.db.models import Q
-
 from cmsportal.api import conditional, schema
 from cmsportal.api.precompiled import PrecompiledQuery
 from cmsportal.api.views import CMSView

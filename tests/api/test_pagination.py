@@ -338,6 +338,7 @@ def test_precompiled_default_pages_answer_what_the_orm_does(api, monkeypatch, ma
     used = []
     fetch = PrecompiledPages.fetch
     monkeypatch.setattr(PrecompiledPages, "fetch", lambda self, key: used.append(key) or fetch(self, key))
+
     def without_self(body):  # SELF is the request's own URL
         return {**body, "link": [link for link in body["link"] if link["rel"] != "SELF"]}
 
