@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 
-from . import dataset
+from . import concurrent, cpu, dataset
 from .loadgen import run_load
 from .report import write_report
 from .servers import ROOT, Server, django_env
@@ -235,6 +235,14 @@ def measure(scale: int, args, out_dir: Path) -> dict:
         except (RuntimeError, OSError) as exc:
             missing.append(f"export: {exc}"[:500])
 
+    if not args.skip_contacts_profile:
+        try:
+            results["contacts_profile"] = dataset.measure_profile(
+                scale, args.pg_url, Path(args.data), log, profile="contacts", rebuild=args.rebuild
+            )
+        except (RuntimeError, OSError, psycopg.Error) as exc:
+            missing.append(f"contacts profile import/export: {exc}"[:500])
+
     samples = Samples(url)
     results["explain"] = explain(url, samples)
     user = bench_user(url)
@@ -289,6 +297,13 @@ def measure(scale: int, args, out_dir: Path) -> dict:
                 requests=n * 2,
                 concurrency=args.throughput_concurrency,
             )
+
+            if concurrent.wrk_available():
+                log("hot reads under concurrent load (wrk), floor and API in interleaved rounds")
+                paths = concurrent.hot_paths(url)
+                results["concurrent"] = concurrent.measure(api, floor, paths, api_headers, args, out_dir, log)
+            else:
+                missing.append("concurrent load: wrk is not installed (apt-get install wrk)")
 
             log("list by depth")
             results["depth"] = {"marker": [], "offset": []}
@@ -352,6 +367,11 @@ def measure(scale: int, args, out_dir: Path) -> dict:
                         warmup=min(20, args.search_requests // 10),
                         expect=(200, 302),
                     ).as_dict()
+    log("per-request CPU of the hot reads, in process")
+    try:
+        results["cpu"] = cpu.measure_in_subprocess(url, args.cpu_requests)
+    except RuntimeError as exc:
+        missing.append(f"per-request CPU: {exc}"[:500])
     # Other work on the machine is part of every figure: say how busy it was.
     results["environment"]["load_after"] = os.getloadavg()
     return results
@@ -382,7 +402,11 @@ def main(argv=None) -> int:
         action="store_true",
         help="measure the other sizes again even when the out folder has their results",
     )
-    parser.add_argument("--db-prefix", default="cms_bench", help="data set databases are named <prefix>_<N>")
+    parser.add_argument(
+        "--db-prefix",
+        default=None,
+        help="data set databases are named <prefix>_<N> (default: BENCH_DB_PREFIX or cms_bench)",
+    )
     parser.add_argument(
         "--replica",
         action="store_true",
@@ -390,6 +414,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=6, help="--replica: interleaved rounds")
     parser.add_argument("--replica-requests", type=int, default=300, help="--replica: requests per round and endpoint")
+    concurrent.add_arguments(parser)
     args = parser.parse_args(argv)
 
     out_dir = Path(args.out)

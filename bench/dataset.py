@@ -21,6 +21,14 @@ from psycopg import sql
 from .servers import ROOT, django_env
 
 MARKER_TABLE = "bench_dataset"
+# Databases are named <prefix>_<N> (demo profile) and <prefix>_<profile>_<N>; BENCH_DB_PREFIX lets several
+# people share one PostgreSQL server without sharing data sets.
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "cms_bench")
+
+
+def dataset_name(scale: int, profile: str = "demo", prefix: str | None = None) -> str:
+    prefix = prefix or DB_PREFIX
+    return f"{prefix}_{scale}" if profile == "demo" else f"{prefix}_{profile}_{scale}"
 
 
 def database_url(base_url: str, name: str) -> str:
@@ -90,14 +98,22 @@ def table_counts(url: str) -> dict:
 
 
 def ensure_dataset(
-    scale: int, base_url: str, data_dir: Path, log, *, rebuild: bool = False, prefix: str = "cms_bench"
+    scale: int,
+    base_url: str,
+    data_dir: Path,
+    log,
+    *,
+    rebuild: bool = False,
+    profile: str = "demo",
+    prefix: str | None = None,
 ) -> dict:
-    """Build (or reuse) <prefix>_<scale>; return its description, with generation and import figures."""
-    name = f"{prefix}_{scale}"
+    """Build (or reuse) <prefix>_<scale> (of seed_demo's `profile`); return its description, with generation
+    and import figures."""
+    name = dataset_name(scale, profile, prefix)
     url = database_url(base_url, name)
     if not rebuild:
         info = read_marker(url)
-        if info and info.get("scale") == scale:
+        if info and info.get("scale") == scale and info.get("profile", "demo") == profile:
             log(f"reusing database {name} ({info['records']} records); applying any new migrations")
             # New index migrations are applied to the loaded data rather than reloading it.
             result = run_measured(manage("migrate", "--noinput", "--skip-checks"), django_env(url))
@@ -107,16 +123,17 @@ def ensure_dataset(
             return info
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / f"demo_{scale}.jsonl.gz"
+    path = data_dir / f"{profile}_{scale}.jsonl.gz"
     env = django_env(url)
-    info: dict = {"scale": scale, "database": name, "file": str(path), "reused": False}
+    info: dict = {"scale": scale, "profile": profile, "database": name, "file": str(path), "reused": False}
     if path.exists() and not rebuild:
         log(f"reusing exchange file {path}")
         info["generate"] = None
     else:
         log(f"generating {scale} accounts into {path}")
         partial = path.with_suffix(".partial.gz")
-        result = run_measured(manage("seed_demo", "--accounts", str(scale), "--output", str(partial)), env)
+        command = manage("seed_demo", "--accounts", str(scale), "--profile", profile, "--output", str(partial))
+        result = run_measured(command, env)
         if result["returncode"] != 0:
             raise RuntimeError(f"seed_demo failed: {result['stderr']}")
         partial.rename(path)
@@ -166,3 +183,9 @@ def measure_export(url: str, log) -> dict:
         "records_per_second": result["lines"] / result["seconds"] if result["seconds"] else None,
         "peak_rss_mb": result["peak_rss_mb"],
     }
+
+
+def measure_profile(scale: int, base_url: str, data_dir: Path, log, *, profile: str, rebuild: bool = False) -> dict:
+    """Import (when the data set is built) and export of another profile's data set of `scale` accounts."""
+    info = ensure_dataset(scale, base_url, data_dir, log, rebuild=rebuild, profile=profile)
+    return {"dataset": info, "export": measure_export(database_url(base_url, info["database"]), log)}

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from . import concurrent
+
 SEARCH_TARGET_MS = 50.0
 EXACT_TARGET_MS = 5.0
 FLOOR_RATIO_TARGET = 3.0
@@ -105,7 +107,50 @@ def targets(results: dict) -> list[tuple[str, str, str, bool | None]]:
         "n/a" if rate is None else f"{rate:,.0f} records/s, peak {rss:.0f} MB",
         None if rate is None else rate >= EXPORT_TARGET and rss < EXPORT_MEMORY_TARGET_MB,
     )
+    profile = results.get("contacts_profile")
+    if profile is not None:
+        rate, rss = (
+            _get(profile, "dataset", "import", "records_per_second"),
+            _get(profile, "dataset", "import", "peak_rss_mb"),
+        )
+        add(
+            "Import rate and memory, contact-heavy profile",
+            f"≥ {IMPORT_TARGET:,.0f} records/s in < {EXPORT_MEMORY_TARGET_MB:g} MB",
+            "n/a" if rate is None else f"{rate:,.0f} records/s, peak {_num(rss, '{:.0f} MB')}",
+            None if rate is None or rss is None else rate >= IMPORT_TARGET and rss < EXPORT_MEMORY_TARGET_MB,
+        )
+        rate, rss = _get(profile, "export", "records_per_second"), _get(profile, "export", "peak_rss_mb")
+        add(
+            "Export rate and memory, contact-heavy profile",
+            f"≥ {EXPORT_TARGET:,.0f} records/s in < {EXPORT_MEMORY_TARGET_MB:g} MB",
+            "n/a" if rate is None else f"{rate:,.0f} records/s, peak {_num(rss, '{:.0f} MB')}",
+            None if rate is None or rss is None else rate >= EXPORT_TARGET and rss < EXPORT_MEMORY_TARGET_MB,
+        )
+    if "concurrent" in results:
+        for what, target, measured, met in concurrent.targets(results["concurrent"]):
+            add(what, target, measured, met)
     return rows
+
+
+def _cpu_lines(cpu: dict | None) -> list[str]:
+    if not cpu:
+        return []
+    lines = [
+        "## Per-request CPU, in process (`python -m bench.cpu`)",
+        "",
+        f"{cpu['requests']} requests per round through Django's WSGI handler (every middleware, X-Auth-Token, "
+        f"negotiation, rendering), {cpu['rounds']} rounds; CPU time of the process per request (the wait on "
+        "PostgreSQL is not in it), best and median round.",
+        "",
+        "| read | path | CPU ms (best) | CPU ms (median) | queries | bytes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in cpu.get("paths", {}).items():
+        lines.append(
+            f"| {name} | `{row['path']}` | {row['cpu_ms_min']:.3f} | {row['cpu_ms_median']:.3f} | {row['queries']} "
+            f"| {row['bytes']:,} |"
+        )
+    return [*lines, ""]
 
 
 def _load_table(rows: list[tuple[str, dict | None]]) -> list[str]:
@@ -167,9 +212,22 @@ def write_report(results: dict, out_dir: Path, history: list[dict] | None = None
         f"| export (cms_export) | {_num(_get(exp, 'seconds'), '{:.1f}')} | {_num(_get(exp, 'records_per_second'))} "
         f"| {_num(_get(exp, 'peak_rss_mb'), '{:.0f} MB')} |"
     )
+    profile = results.get("contacts_profile")
+    if profile:
+        pds, pexp = profile.get("dataset") or {}, profile.get("export")
+        pimp = pds.get("import")
+        lines.append(
+            f"| import, contact-heavy profile (`{pds.get('database', 'n/a')}`, {_num(pds.get('records'))} records) "
+            f"| {_num(_get(pimp, 'seconds'), '{:.1f}')} | {_num(_get(pimp, 'records_per_second'))} "
+            f"| {_num(_get(pimp, 'peak_rss_mb'), '{:.0f} MB')} |"
+        )
+        lines.append(
+            f"| export, contact-heavy profile | {_num(_get(pexp, 'seconds'), '{:.1f}')} "
+            f"| {_num(_get(pexp, 'records_per_second'))} | {_num(_get(pexp, 'peak_rss_mb'), '{:.0f} MB')} |"
+        )
     lines.append("")
 
-    lines += ["## Floor vs cmsportal", ""]
+    lines += ["## Floor vs cmsportal (single client)", ""]
     lines += _load_table(
         [
             ("account GET, floor", _get(results, "account_get", "floor")),
@@ -181,6 +239,9 @@ def write_report(results: dict, out_dir: Path, history: list[dict] | None = None
         ]
     )
     lines.append("")
+
+    lines += concurrent.report_lines(results.get("concurrent"))
+    lines += _cpu_lines(results.get("cpu"))
 
     lines += ["## Account list by depth", "", "Same 50-row page reached by `marker` (keyset) and by `offset`.", ""]
     rows = []

@@ -501,11 +501,22 @@ def _story(rng, story: _Story, scenario: str, origin: str, origin_rcn, customer_
         story.set_nickname(customer_actor, rng.choice(_NICKNAMES) + "-" + str(rng.randint(2, 9)))
 
 
-def generate_records(accounts: int = 300, seed: int = 1) -> Iterator[dict]:
+PROFILES = ("demo", "contacts")
+
+
+def generate_records(accounts: int = 300, seed: int = 1, profile: str = "demo") -> Iterator[dict]:
     """Yield the records of a demo directory of `accounts` accounts, as the lines of an exchange file.
 
-    Deterministic: the same (accounts, seed) always gives the same records in the same order.
+    Deterministic: the same (accounts, seed, profile) always gives the same records in the same order.
+
+    Profiles: `demo`, about three contacts per account, each on its own account (the customer's owner on
+    all of them); `contacts`, contact-heavy: 2.5 contacts per customer on average (the owner and one or
+    two more), each with addresses, one or two email addresses and phone numbers, and roles on several of
+    the customer's accounts (the owner on all, the others on each with probability 0.6, at least one).
     """
+    if profile not in PROFILES:
+        raise ValueError(f"Unknown profile {profile!r}; expected one of {PROFILES}.")
+    shared_contacts = profile == "contacts"
     rng = random.Random(seed)
     for namespace in NAMESPACES:
         yield {"namespace": {**namespace, "readers": list(namespace["readers"]), "writers": list(namespace["writers"])}}
@@ -526,7 +537,7 @@ def generate_records(accounts: int = 300, seed: int = 1) -> Iterator[dict]:
         owner_since = LATEST
         contact_index += 1
         owner_links = []
-        account_records, tail = [], []
+        account_records, tail, customer_accounts = [], [], []
         first_number = None
         for _ in range(size):
             position = made
@@ -583,7 +594,8 @@ def generate_records(accounts: int = 300, seed: int = 1) -> Iterator[dict]:
             owner_links.append(
                 {"type": account_type, "id": account_id, "roles": ["PRIMARY", "ADMINISTRATIVE"][: rng.randint(1, 2)]}
             )
-            for k in range(2 if rng.random() < 0.44 else 3):
+            customer_accounts.append((account_type, account_id, opened))
+            for k in range(0 if shared_contacts else 2 if rng.random() < 0.44 else 3):
                 roles = [ROLES[1 + (k + position) % 3]]
                 if rng.random() < 0.25:
                     extra = rng.choice(ROLES[1:])
@@ -597,6 +609,20 @@ def generate_records(accounts: int = 300, seed: int = 1) -> Iterator[dict]:
 
         yield from account_records
         yield _contact(rng, owner_index, rcn, domain, owner_links, owner_since, owner_person)
+        if shared_contacts:
+            for _ in range(1 if rng.random() < 0.5 else 2):
+                chosen = [entry for entry in customer_accounts if rng.random() < 0.6] or [rng.choice(customer_accounts)]
+                links = []
+                for k, (account_type, account_id, _opened) in enumerate(chosen):
+                    roles = [ROLES[1 + (k + contact_index) % 3]]
+                    if rng.random() < 0.4:
+                        extra = rng.choice(ROLES[1:])
+                        if extra not in roles:
+                            roles.append(extra)
+                    links.append({"type": account_type, "id": account_id, "roles": roles})
+                since = min(opened for _type, _id, opened in chosen)
+                yield _contact(rng, contact_index, rcn, domain, links, since)
+                contact_index += 1
         yield from tail
         customer_index += 1
 
@@ -616,8 +642,11 @@ def example_records() -> Iterator[dict]:
                 yield json.loads(line)
 
 
-def directory_records(accounts: int = 300, seed: int = 1, examples: bool = True) -> Iterator[dict]:
-    """The demo directory: `generate_records(accounts, seed)`, then (unless `examples` is false) the examples."""
-    yield from generate_records(accounts=accounts, seed=seed)
+def directory_records(
+    accounts: int = 300, seed: int = 1, examples: bool = True, profile: str = "demo"
+) -> Iterator[dict]:
+    """The demo directory: `generate_records(accounts, seed, profile)`, then (unless `examples` is false) the
+    examples."""
+    yield from generate_records(accounts=accounts, seed=seed, profile=profile)
     if examples:
         yield from example_records()

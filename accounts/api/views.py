@@ -12,12 +12,13 @@ from rest_framework.response import Response
 
 from cmsportal.api import conditional, schema
 from cmsportal.api.filtering import apply_filterset
-from cmsportal.api.pagination import AccountPagination, OffsetPagination
+from cmsportal.api.pagination import DEFAULT_LIMIT, AccountPagination, OffsetPagination, PrecompiledPages
+from cmsportal.api.precompiled import PrecompiledQuery
 from cmsportal.api.views import CMSView
-from cmsportal.identity.access import visible_account, visible_accounts
+from cmsportal.identity.access import can_view_all, visible_account, visible_accounts
 
 from ..filtersets import AccountFilterSet, list_key_columns
-from ..models import Account, AccountChangeType, AccountType
+from ..models import Account, AccountChangeType, AccountHistory, AccountType, RCNChange, StatusChange
 from ..representations import (
     ACCOUNT,
     account_history_to_dict,
@@ -79,9 +80,19 @@ class AccountResourceMixin:
         return self._account
 
 
+ACCOUNT_PAGINATION = AccountPagination(filters=ACCOUNT_FILTERS)
+# The account list's default pages for callers who see every account (see PrecompiledPages).
+_ALL_ACCOUNT_PAGES = PrecompiledPages(
+    ACCOUNT_PAGINATION,
+    lambda: Account.objects.select_related("customer"),
+    Account,
+    related=["customer"],
+)
+
+
 class AccountListView(CMSView):
     xml_shape = s.ACCOUNTS
-    pagination = AccountPagination(filters=ACCOUNT_FILTERS)
+    pagination = ACCOUNT_PAGINATION
 
     @extend_schema(
         operation_id="listCustomerAccounts",
@@ -101,14 +112,17 @@ class AccountListView(CMSView):
         responses={200: s.AccountListSerializer, **schema.faults(400, 403)},
     )
     def get(self, request, **kwargs):
-        accounts = apply_filterset(
-            AccountFilterSet, request, ACCOUNT_FILTERS, visible_accounts(request.user).select_related("customer")
-        )
+        every = visible_accounts(request.user).select_related("customer")
+        accounts = apply_filterset(AccountFilterSet, request, ACCOUNT_FILTERS, every)
+        # Unfiltered, for a caller who sees every account: the default pages are precompiled.
+        precompiled = _ALL_ACCOUNT_PAGES if accounts is every and can_view_all(request.user) else None
         # The filter pins the list to one type (it has already rejected unknown ones): the keyset need only
         # compare account ids, which the (type, account_id) index answers from the marker on.
         types = [value for value in request.GET.getlist("accountType") if value != ""]
         fixed = (types[-1].strip().upper(),) if types else ()
-        page = self.pagination.paginate(accounts, request, fixed=fixed, columns=list_key_columns(accounts))
+        page = self.pagination.paginate(
+            accounts, request, fixed=fixed, columns=list_key_columns(accounts), precompiled=precompiled
+        )
         return Response({"customerAccount": [s.account_item(request, a) for a in page.items], "link": page.links})
 
 
@@ -130,11 +144,27 @@ class AccountDetailView(conditional.ConditionalMixin, AccountResourceMixin, CMSV
         return account_version(self.get_account(), data)
 
 
+_NO_ACCOUNT = -(2**31) + 17
+
+
+def first_trail_page(model, newest_first: bool) -> PrecompiledQuery:
+    """The default page of an account's trail (its first DEFAULT_LIMIT + 1 entries, in the trail's order), compiled
+    once per connection (see PrecompiledQuery): a call without parameters compiles no query."""
+
+    def build(account_id):
+        trail = model.objects.filter(account_id=account_id)
+        return (trail.newest_first() if newest_first else trail.oldest_first())[: DEFAULT_LIMIT + 1]
+
+    return PrecompiledQuery(build, model, placeholders=[_NO_ACCOUNT])
+
+
 class AccountTrailView(AccountResourceMixin, CMSView):
-    """A trail of the account in the path, paged by limit/offset; subclasses name the trail."""
+    """A trail of the account in the path, paged by limit/offset; subclasses name the trail (and may give its
+    precompiled default page, `first_page`)."""
 
     item_key = ""
     filters = ()
+    first_page: PrecompiledQuery | None = None
 
     def get_trail(self, account):
         raise NotImplementedError
@@ -143,7 +173,13 @@ class AccountTrailView(AccountResourceMixin, CMSView):
         raise NotImplementedError
 
     def get(self, request, **kwargs):
-        page = OffsetPagination(self.filters).paginate(self.get_trail(self.get_account()), request)
+        account = self.get_account()
+        if self.first_page is not None and not request.GET:
+            page = OffsetPagination(self.filters).paginate(
+                None, request, first_page=lambda: self.first_page.fetch(account.pk)
+            )
+        else:
+            page = OffsetPagination(self.filters).paginate(self.get_trail(account), request)
         data = {self.item_key: [self.represent(entry) for entry in page.items]}
         if page.links:
             data["link"] = page.links
@@ -164,6 +200,7 @@ TRAIL_PARAMETERS = [*ACCOUNT_PATH, schema.LIMIT, schema.OFFSET]
 class StatusHistoryView(AccountTrailView):
     xml_shape = s.STATUS_CHANGES
     item_key = "statusChange"
+    first_page = first_trail_page(StatusChange, newest_first=True)
 
     def get_trail(self, account):
         return account.status_changes.newest_first()
@@ -193,6 +230,7 @@ class StatusHistorySingularView(StatusHistoryView):
 class CustomerHistoryView(AccountTrailView):
     xml_shape = s.RCN_CHANGES
     item_key = "accountRCNChange"
+    first_page = first_trail_page(RCNChange, newest_first=False)
 
     def get_trail(self, account):
         return account.rcn_changes.oldest_first()
@@ -221,6 +259,7 @@ class AccountHistoryView(AccountTrailView):
     xml_shape = s.ACCOUNT_HISTORY
     item_key = "customerAccountHistory"
     filters = ("changeType",)
+    first_page = first_trail_page(AccountHistory, newest_first=False)
 
     def get_trail(self, account):
         history = account.history.oldest_first()

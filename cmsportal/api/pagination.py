@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Expression, F, Q, Subquery
 
+from .precompiled import PrecompiledQuery
+
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
@@ -34,6 +36,7 @@ __all__ = [
     "AccountPagination",
     "ContactPagination",
     "OffsetPagination",
+    "PrecompiledPages",
 ]
 
 DEFAULT_LIMIT = 50
@@ -196,12 +199,14 @@ class MarkerPagination:
             scope = scope.filter(RowCompare(columns[:pinned], loose, key[:pinned]))
         return scope
 
-    def paginate(self, queryset, request, fixed=(), columns=None) -> Page:
+    def paginate(self, queryset, request, fixed=(), columns=None, precompiled=None) -> Page:
         """One page of `queryset` as the request asks.
 
         `fixed`: values the filters pin the leading key fields (and `columns`) to. `columns`: what the queryset
         is ordered and compared by, when not `key_fields` themselves: names (fields or aliases) holding the same
         values in each row, such as a joined table's copy of the key that an index of that table orders.
+        `precompiled`: the `PrecompiledPages` of `queryset` (which it must be unfiltered, in key order), for
+        the default pages it answers.
         """
         params = request.GET
         limit, offset, direction = parse_limit(params), parse_offset(params), parse_direction(params)
@@ -223,6 +228,8 @@ class MarkerPagination:
         if direction == FORWARD:
             if marker == LAST:
                 rows = []  # "last" going forward is past the end
+            elif precompiled is not None and offset == 0 and limit == DEFAULT_LIMIT:
+                rows = precompiled.fetch(marker)
             else:
                 scope = queryset if marker is None else keyset(">=", marker)
                 if beside_marker:
@@ -296,6 +303,42 @@ class MarkerPagination:
         return Page(rows, links)
 
 
+class PrecompiledPages:
+    """The default pages of an unfiltered marker list (DEFAULT_LIMIT rows forward, from the start or from a
+    marker) as queries compiled once per connection (see PrecompiledQuery): the same SQL `paginate` builds
+    for them, the row before the marker included (`_cms_before`), without compiling it on every request.
+
+    `base()` is the list's queryset before any filter (every row in the caller's view, with what the rows'
+    representation reads: `select_related` names in `related`); the key fields must be text.
+    """
+
+    def __init__(self, pagination: MarkerPagination, base, model, related=()):
+        key = pagination.key_fields
+        ascending, descending = list(key), [f"-{name}" for name in key]
+
+        def from_marker(*marker):
+            before = pagination._keyset(base(), "<", marker, (), key).order_by(*descending)
+            scope = pagination._keyset(base(), ">=", marker, (), key)
+            return scope.annotate(_cms_before=Subquery(before.values("pk")[:1])).order_by(*ascending)[
+                : DEFAULT_LIMIT + 1
+            ]
+
+        self.first = PrecompiledQuery(
+            lambda: base().order_by(*ascending)[: DEFAULT_LIMIT + 1], model, placeholders=[], related=related
+        )
+        self.from_marker = PrecompiledQuery(
+            from_marker,
+            model,
+            placeholders=[f"\x00marker{i}" for i in range(len(key))],
+            related=related,
+            annotations=["_cms_before"],
+        )
+
+    def fetch(self, marker: tuple | None) -> list:
+        """The rows of the default page from `marker` (None: the first page), one more than DEFAULT_LIMIT."""
+        return self.first.fetch() if marker is None else self.from_marker.fetch(*marker)
+
+
 class AccountPagination(MarkerPagination):
     """Accounts by `TYPE:ID`; rels upper case in JSON (the XML renderer lower-cases every rel)."""
 
@@ -331,9 +374,14 @@ class OffsetPagination:
     def __init__(self, filters=()):
         self.filters = tuple(filters)
 
-    def paginate(self, queryset, request) -> Page:
-        limit, offset = parse_limit(request.GET), parse_offset(request.GET)
-        rows = list(queryset[offset : offset + limit + 1])
+    def paginate(self, queryset, request, first_page=None) -> Page:
+        """A page of `queryset`. `first_page`: a callable answering the rows of the default page (the first
+        DEFAULT_LIMIT + 1), used for a request without parameters (a precompiled query, say)."""
+        if first_page is not None and not request.GET:
+            limit, offset, rows = DEFAULT_LIMIT, 0, list(first_page())
+        else:
+            limit, offset = parse_limit(request.GET), parse_offset(request.GET)
+            rows = list(queryset[offset : offset + limit + 1])
         links = []
         if len(rows) > limit:
             params = kept_params(request, self.filters) + [("limit", limit), ("offset", offset + limit)]

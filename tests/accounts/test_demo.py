@@ -1,6 +1,7 @@
 """Demo data: deterministic, varied, coherent stories; seed_demo and demo_user."""
 
 import gzip
+import io
 import itertools
 import json
 import re
@@ -427,3 +428,40 @@ def test_make_run_prints_and_serves_the_same_address():
     assert "demo_user --url http://127.0.0.2:8123/" in result.stdout
     assert "runserver 127.0.0.2:8123" in result.stdout
     assert "8000" not in result.stdout
+
+
+def test_contacts_profile_shares_contacts_between_a_customers_accounts():
+    records = list(demo.generate_records(400, 3, profile="contacts"))
+    assert records == list(demo.generate_records(400, 3, profile="contacts"))
+    kinds = Counter(next(iter(record)) for record in records)
+    accounts_of = defaultdict(set)
+    customer_of_account = {}
+    for record in records:
+        if "customerAccount" in record:
+            body = record["customerAccount"]
+            accounts_of[body["rcn"]].add((body["type"], body["id"]))
+            customer_of_account[(body["type"], body["id"])] = body["rcn"]
+    contacts = [record["contact"] for record in records if "contact" in record]
+    # 2.5 contacts per customer on average (the owner and one or two more).
+    assert 2.2 < kinds["contact"] / kinds["customer"] < 2.8
+    several = 0
+    for contact in contacts:
+        linked = {(link["type"], link["id"]) for link in contact["accounts"]}
+        assert linked and all(link["roles"] for link in contact["accounts"])
+        # Only accounts of the contact's own customer (the rule the services enforce).
+        assert {customer_of_account[key] for key in linked} == {contact["rcn"]}
+        several += len(linked) > 1
+        assert contact["addresses"]["address"] and contact["phoneNumbers"]["phoneNumber"]
+        assert 1 <= len(contact["emailAddresses"]["emailAddress"]) <= 2
+    assert several > len(contacts) / 4
+    # The demo profile is unchanged by the option: the same records as without it.
+    assert list(demo.generate_records(50, 3, profile="demo")) == list(demo.generate_records(50, 3))
+    with pytest.raises(ValueError):
+        list(demo.generate_records(5, 1, profile="nope"))
+
+
+def test_seed_demo_writes_the_contacts_profile(tmp_path):
+    path = tmp_path / "contacts.jsonl"
+    call_command("seed_demo", accounts=30, output=str(path), profile="contacts", examples=False, stdout=io.StringIO())
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines == list(demo.generate_records(30, 1, profile="contacts"))

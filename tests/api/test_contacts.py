@@ -132,3 +132,30 @@ def test_tenant_line(tenant_api, account):
     hidden = AccountFactory(account_id="555", tenant_id="t-9")
     AccountContactFactory(account=hidden)
     assert tenant_api.get("/v1/customer_accounts/CLOUD/555/contacts").status_code == 404
+
+
+def test_a_filtered_page_holds_each_contacts_own_details_and_roles(api):
+    """A page is a range of RPNs; the contacts in that range the filter leaves out lend none of theirs."""
+    account = AccountFactory(account_id="880001")
+    other = AccountFactory(account_id="880002", customer=account.customer)
+    for n, role in enumerate(["BILLING", "TECHNICAL", "BILLING", "TECHNICAL", "BILLING"]):
+        contact = ContactFactory(contact_number=f"RPN-880-000-{n:03d}", customer=account.customer)
+        AccountContactFactory(account=account, contact=contact, roles=[role])
+        AccountContactFactory(account=other, contact=contact, roles=["PRIMARY"])  # not on the account in the path
+        AddressFactory(contact=contact, city=f"City {n}")
+        EmailAddressFactory(contact=contact, address=f"c{n}@example.com")
+        if n % 2 == 0:
+            PhoneNumberFactory(contact=contact, number=f"(210) 555-00{n:02d}")
+    body = api.get("/v1/customer_accounts/CLOUD/880001/contacts?role=BILLING").json()
+    assert [c["contactNumber"] for c in body["contact"]] == ["RPN-880-000-000", "RPN-880-000-002", "RPN-880-000-004"]
+    for contact in body["contact"]:
+        n = int(contact["contactNumber"][-3:])
+        assert contact["roles"] == {"role": ["BILLING"]}
+        assert [a["city"] for a in contact["addresses"]["address"]] == [f"City {n}"]
+        assert [e["address"] for e in contact["emailAddresses"]["emailAddress"]] == [f"c{n}@example.com"]
+        assert [p["number"] for p in contact["phoneNumbers"]["phoneNumber"]] == [f"(210) 555-00{n:02d}"]
+    single = api.get("/v1/customer_accounts/CLOUD/880001/contacts/RPN-880-000-001").json()
+    assert single["roles"] == {"role": ["TECHNICAL"]} and "phoneNumbers" not in single
+    assert api.get("/v1/customer_accounts/CLOUD/880002/contacts/RPN-880-000-001").json()["roles"] == {
+        "role": ["PRIMARY"]
+    }

@@ -273,9 +273,9 @@ def test_pinned_query_counts(api, django_assert_num_queries, size):
         "/v1/customer_accounts": 2,  # auth, page
         "/v1/customer_accounts?marker=CLOUD:2002": 2,  # auth, page (which also reads whether records precede)
         "/v1/customer_accounts?marker=last&direction=backward": 2,  # auth, page (nothing follows the last page)
-        "/v1/customer_accounts/CLOUD/1/contacts": 8,  # auth, account, page, roles (2), addresses, emails, phones
-        "/v1/customer_accounts/CLOUD/1/contacts?marker=RPN-000-000-002": 8,
-        "/v1/customer_accounts/CLOUD/1/metadata": 4,  # auth, account, unreadable namespaces, entries
+        "/v1/customer_accounts/CLOUD/1/contacts": 7,  # auth, account, page, addresses, emails, phones, roles
+        "/v1/customer_accounts/CLOUD/1/contacts?marker=RPN-000-000-002": 7,
+        "/v1/customer_accounts/CLOUD/1/metadata": 3,  # auth, account, entries (unreadable namespaces: a subquery)
         "/v1/customer_accounts/CLOUD/1/status_history": 3,
         "/v1/customer_accounts/CLOUD/1/history": 3,
         "/v1/customer_accounts/CLOUD/1/customer_history": 3,
@@ -284,3 +284,71 @@ def test_pinned_query_counts(api, django_assert_num_queries, size):
         api.get(url)  # warm up: the token's last-used time is written at most once in a while
         with django_assert_num_queries(count):
             assert api.get(url + ("&" if "?" in url else "?") + f"limit={size}").status_code == 200
+
+
+def test_a_trails_default_page_is_its_first_page_of_fifty(api, django_assert_num_queries):
+    """Without parameters a trail answers its precompiled first page: the same entries and link as `limit=50`."""
+    from datetime import timedelta
+
+    from cmsportal import dates
+    from tests.factories import AccountHistoryFactory, RCNChangeFactory, StatusChangeFactory
+
+    account = AccountFactory(account_id="1")
+    other = AccountFactory(account_id="2")
+    start = dates.now() - timedelta(days=100)
+    for n in range(53):
+        when = start + timedelta(hours=n // 2)  # pairs share a date: ties go by the order written
+        StatusChangeFactory(account=account, date=when, status=f"S{n}")
+        AccountHistoryFactory(account=account, updated_date=when, nickname=f"n{n}")
+        RCNChangeFactory(account=account, date=when)
+    StatusChangeFactory(account=other)
+    for trail, key in (
+        ("status_history", "statusChange"),
+        ("history", "customerAccountHistory"),
+        ("customer_history", "accountRCNChange"),
+    ):
+        url = f"/v1/customer_accounts/CLOUD/1/{trail}"
+        api.get(url)  # warm up: the token's last-used time is written at most once in a while
+        with django_assert_num_queries(3):  # auth, account, page
+            default = api.get(url).json()
+        explicit = api.get(url + "?limit=50").json()
+        assert default == explicit, trail
+        assert len(default[key]) == 50
+        assert [link["href"].split("?")[1] for link in default["link"]] == ["limit=50&offset=50"]
+        assert api.get(url + "?limit=50&offset=50").json()[key] == api.get(url + "?offset=50").json()[key]
+    body = api.get("/v1/customer_accounts/CLOUD/1/status_history").json()
+    statuses = [entry["status"] for entry in body["statusChange"]]
+    assert statuses[:3] == ["S52", "S51", "S50"]  # newest first
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [None, "CLOUD:000", "CLOUD:050", "CLOUD:050a", "MANAGED_HOSTING:010", "AAA:1", "ZZZ:1", "cloud:100", "last"],
+)
+def test_precompiled_default_pages_answer_what_the_orm_does(api, monkeypatch, marker):
+    """The unfiltered default pages (50 rows forward) of a caller who sees everything run precompiled queries:
+    the same rows and links as the queries `paginate` builds, from the start, from any marker (existing or not,
+    any case, before or after every account) and past the end."""
+    from accounts.api import views
+    from cmsportal.api.pagination import PrecompiledPages
+
+    for n in range(130):
+        AccountFactory(type=TYPES[n % 3], account_id=f"{n:03d}")
+    url = "/v1/customer_accounts" + ("" if marker is None else f"?marker={marker}")
+    used = []
+    fetch = PrecompiledPages.fetch
+    monkeypatch.setattr(PrecompiledPages, "fetch", lambda self, key: used.append(key) or fetch(self, key))
+
+    def without_self(body):  # SELF is the request's own URL
+        return {**body, "link": [link for link in body["link"] if link["rel"] != "SELF"]}
+
+    explicit = url + ("&" if "?" in url else "?") + "limit=50"
+    precompiled = [api.get(url).json(), without_self(api.get(explicit).json())]
+    assert len(used) == (0 if marker == "last" else 2)
+    monkeypatch.setattr(views, "_ALL_ACCOUNT_PAGES", None)
+    built = api.get(url).json()
+    assert precompiled[0] == built
+    assert precompiled[1] == without_self(built)
+    if marker in (None, "CLOUD:050"):
+        assert len(built["customerAccount"]) == 50
+        assert {link["rel"] for link in built["link"]} >= {"NEXT"}

@@ -12,10 +12,21 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 from django.db import connection
 
-from bench import floor
+from bench import concurrent, floor
 from bench.loadgen import percentile, run_load
 from bench.report import targets, write_report
-from tests.factories import AccountFactory
+from tests.factories import (
+    AccountContactFactory,
+    AccountFactory,
+    AddressFactory,
+    ContactFactory,
+    EmailAddressFactory,
+    MetadataFactory,
+    NamespaceFactory,
+    PhoneNumberFactory,
+    StaffFactory,
+    StatusChangeFactory,
+)
 
 # --- load generator ------------------------------------------------------------------------------
 
@@ -194,6 +205,59 @@ def test_floor_answers_the_same_account_data_as_the_api(client, django_user_mode
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_floor_answers_the_same_data_as_the_api_under_an_account(client, floor_database):
+    from datetime import timedelta
+
+    from cmsportal import dates
+
+    # Staff with the global view permission, in no group: read-restricted metadata is hidden, as in the floor.
+    client.force_login(StaffFactory(username="bench_staff_viewer"))
+    account = AccountFactory(account_id="550001")
+    other = AccountFactory(account_id="550002", customer=account.customer)
+    # Two contacts on the account (one also on another account, with other roles there), one elsewhere.
+    busy = ContactFactory(customer=account.customer, contact_number="RPN-900-000-002", title="Dr")
+    plain = ContactFactory(customer=account.customer, contact_number="RPN-900-000-001")
+    AccountContactFactory(account=account, contact=busy, roles=["PRIMARY", "BILLING"])
+    AccountContactFactory(account=other, contact=busy, roles=["TECHNICAL"])
+    AccountContactFactory(account=account, contact=plain)
+    AccountContactFactory(account=other, contact=ContactFactory(customer=account.customer))
+    AddressFactory(contact=busy)
+    AddressFactory(contact=busy, primary=False, zipcode=None)
+    EmailAddressFactory(contact=busy)
+    EmailAddressFactory(contact=busy, primary=False)
+    PhoneNumberFactory(contact=busy, sms_verify=True)
+    NamespaceFactory(name="risk", access="READ_RESTRICTED")
+    MetadataFactory(account=account, key="support:team", value="East")
+    MetadataFactory(account=account, key="billing:cycle", value="monthly")
+    MetadataFactory(account=account, key="risk:score", value="0.4")
+    MetadataFactory(account=other, key="support:team", value="West")
+    now = dates.now()
+    for days, status in ((3, "Active"), (2, "Suspended"), (1, "Active")):
+        StatusChangeFactory(account=account, date=now - timedelta(days=days), status=status, fraud_status="ACCEPT")
+    StatusChangeFactory(account=account, date=now - timedelta(days=2), status="Closed")  # a tie: newest id first
+
+    base = f"/customer_accounts/CLOUD/{account.account_id}"
+    for rest in ("/contacts", "/contacts/RPN-900-000-002", "/contacts/RPN-900-000-001", "/metadata", "/status_history"):
+        api = client.get(f"/v1{base}{rest}", HTTP_ACCEPT="application/json")
+        status, data = _call(f"/floor{base}{rest}")
+        assert api.status_code == 200 and status == "200 OK", rest
+        assert data == api.json(), rest
+    assert [c["contactNumber"] for c in _call(f"/floor{base}/contacts")[1]["contact"]] == [
+        "RPN-900-000-001",
+        "RPN-900-000-002",
+    ]
+    assert _call(f"/floor{base}/metadata")[1] == {"metadata": {"billing:cycle": "monthly", "support:team": "East"}}
+    # Pages: the next link of the status history and of the contacts, like the API's.
+    for rest in ("/status_history?limit=2", "/contacts?limit=1"):
+        path, _, query = rest.partition("?")
+        api = client.get(f"/v1{base}{rest}", HTTP_ACCEPT="application/json")
+        status, data = _call(f"/floor{base}{path}", query)
+        assert data == api.json(), rest
+        assert [link["rel"] for link in data["link"]] == ["next"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_floor_unknown_account_is_404(floor_database):
     status, _ = _call("/floor/customer_accounts/CLOUD/nope")
     assert status == "404 Not Found"
@@ -210,3 +274,132 @@ def test_floor_formats_dates_like_the_api():
 
 def test_bench_is_a_runnable_package():
     assert os.path.exists(os.path.join(os.path.dirname(floor.__file__), "__main__.py"))
+
+
+@pytest.mark.django_db
+def test_bench_staff_session_signs_in_to_the_staff_pages(client, capsys):
+    from bench.__main__ import BENCH_USER, USER_SCRIPT
+
+    exec(USER_SCRIPT % {"username": BENCH_USER})  # noqa: S102 (the harness's own script, run as manage.py shell would)
+    session = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["session"]
+    client.cookies["sessionid"] = session
+    assert client.get("/search/", {"q": "x"}).status_code == 200
+
+
+# --- concurrent load (wrk), worker memory, per-request CPU ------------------------------------------------
+
+
+def _wrk_line(requests=1000, p50=2000):
+    return (
+        f'WRKJSON {{"requests": {requests}, "duration_us": 2000000, "p50_us": {p50}, "p90_us": 4000, "p99_us": 9000, '
+        '"mean_us": 2500.5, "connect": 0, "read": 1, "write": 0, "status": 3, "timeout": 0}'
+    )
+
+
+def test_wrk_output_is_parsed():
+    result = concurrent.parse_wrk("Running 2s test\n" + _wrk_line() + "\n", connections=8)
+    assert result["rps"] == 500.0 and result["p50"] == 2.0 and result["p99"] == 9.0
+    assert result["errors"] == 4 and result["non_2xx"] == 3 and result["concurrency"] == 8
+    with pytest.raises(RuntimeError):
+        concurrent.parse_wrk("wrk: connection refused", connections=8)
+
+
+def test_rounds_are_summarized_by_their_medians_and_ratios():
+    def run(p50, rps):
+        return {"p50": p50, "p90": p50 * 2, "p99": p50 * 3, "rps": rps, "errors": 0}
+
+    summary = concurrent.summarize(
+        {"floor": [run(2.0, 1000), run(3.0, 900), run(2.5, 950)], "api": [run(4.0, 500), run(6.0, 400), run(5.0, 450)]}
+    )
+    assert summary["floor"]["p50"] == 2.5 and summary["api"]["p50"] == 5.0
+    assert summary["p50_ratio"] == 2.0
+    assert summary["rps_ratio"] == pytest.approx(450 / 950)
+    met = {what: ok for what, _, _, ok in concurrent.targets({"reads": {"account_get": summary}})}
+    assert met["account_get under 8 clients: p50 vs floor"] is True  # 2.0x
+    assert met["account_get under 8 clients: req/s vs floor"] is False  # 0.47x
+    assert met["contacts under 8 clients: p50 vs floor"] is None  # not measured: never claimed
+    assert met["gunicorn worker peak RSS under load"] is None
+
+
+@pytest.mark.skipif(not concurrent.wrk_available(), reason="wrk is not installed")
+def test_wrk_runs_random_paths_and_counts_errors(tiny_server):
+    result = concurrent.run_wrk(tiny_server, ["/ok", "/missing"], seconds=1, connections=2, threads=1)
+    assert result["requests"] > 10
+    assert 0 < result["non_2xx"] < result["requests"]  # both paths were asked for
+    assert result["p50"] > 0
+
+
+def test_worker_memory_is_sampled_from_the_masters_children():
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; x = bytearray(30 << 20); time.sleep(30)"])
+    try:
+        import time
+
+        time.sleep(0.5)
+        with concurrent.RssSampler(os.getpid(), interval=0.05) as sampler:
+            time.sleep(0.2)
+        assert child.pid in concurrent.worker_pids(os.getpid())
+        assert sampler.as_dict()["peak_mib"] >= 30
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_report_has_the_concurrent_and_cpu_sections(tmp_path):
+    results = _synthetic_results()
+    runs = {"floor": [{"p50": 2.0, "p90": 3.0, "p99": 4.0, "rps": 1000.0, "errors": 0}]}
+    runs["api"] = [{"p50": 3.0, "p90": 5.0, "p99": 9.0, "rps": 700.0, "errors": 0}]
+    results["concurrent"] = {
+        "threads": 2,
+        "connections": 8,
+        "seconds": 10.0,
+        "rounds": 1,
+        "reads": {"metadata": {"runs": runs, **concurrent.summarize(runs)}},
+        "worker_rss": {"api": {"peak_mib": 75.0}, "floor": {"peak_mib": 30.0}},
+        "flames": {"metadata": "flames/metadata.svg"},
+    }
+    results["cpu"] = {
+        "requests": 10,
+        "rounds": 2,
+        "paths": {"metadata": {"path": "/v1/x", "cpu_ms_min": 1.0, "cpu_ms_median": 1.1, "queries": 3, "bytes": 9}},
+    }
+    results["contacts_profile"] = {
+        "dataset": {"database": "cms_bench_contacts_1000", "records": 9000, "import": {"records_per_second": 60000.0}},
+        "export": {"seconds": 0.1, "records_per_second": 90000.0, "peak_rss_mb": 80.0},
+    }
+    text = write_report(results, tmp_path).read_text()
+    assert "| metadata | 2.00 ms | 3.00 ms | 1.50x | 1,000 | 700 | 0.70x | 9.00 ms | 0 |" in text
+    assert "| metadata under 8 clients: p50 vs floor | ≤ 2x | 1.50x | yes |" in text
+    assert "| gunicorn worker peak RSS under load | < 80 MiB | 75.0 MiB | yes |" in text
+    assert "[metadata](flames/metadata.svg)" in text
+    assert "| metadata | `/v1/x` | 1.000 | 1.100 | 3 | 9 |" in text
+    assert "| Export rate and memory, contact-heavy profile | ≥ 100,000 records/s in < 200 MB |" in text
+
+
+@pytest.mark.django_db
+def test_cpu_measurement_runs_every_hot_read(settings):
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    from bench import cpu
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    account = AccountFactory(account_id="660001")
+    contact = ContactFactory(customer=account.customer)
+    AccountContactFactory(account=account, contact=contact)
+    MetadataFactory(account=account, key="support:team", value="East")
+    StatusChangeFactory(account=account)
+    # As the test client does: these handlers would close the test's connection, inside its transaction.
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        results = cpu.measure(requests=2, rounds=2)
+    finally:
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
+    assert results["sample"] == {"t": "CLOUD", "i": "660001", "rpn": contact.contact_number}
+    assert set(results["paths"]) == {name for name, _ in cpu.HOT_PATHS}
+    for row in results["paths"].values():
+        assert row["cpu_ms_min"] > 0 and row["queries"] >= 2 and row["bytes"] > 0

@@ -47,16 +47,23 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="do nothing when the database has accounts")
         parser.add_argument("--output", metavar="FILE", help="write an exchange file ('-' for stdout) instead")
         parser.add_argument(
+            "--profile",
+            choices=demo.PROFILES,
+            default="demo",
+            help="demo (default): ~3 contacts per account; contacts: 2.5 contacts per customer, each with roles on "
+            "several of its accounts (the contact-heavy data set of the benchmark)",
+        )
+        parser.add_argument(
             "--no-examples",
             dest="examples",
             action="store_false",
             help="leave out the reference's documented example accounts (CLOUD/10101 ...), included by default",
         )
 
-    def handle(self, *args, accounts, seed, if_empty, output, examples=True, **options):
+    def handle(self, *args, accounts, seed, if_empty, output, examples=True, profile="demo", **options):
         if accounts < 1:
             raise CommandError("--accounts must be at least 1.")
-        records = demo.directory_records(accounts=accounts, seed=seed, examples=examples)
+        records = demo.directory_records(accounts=accounts, seed=seed, examples=examples, profile=profile)
         if output:
             self._write(records, output, accounts, examples)
             return
