@@ -26,6 +26,7 @@ from cmsportal.identity.models import ApiKey, TenantGrant, Token
 
 PASSWORD = "PASSWORD"  # noqa: S105 (how a token was earned, not a secret)
 APIKEY = "APIKEY"
+PASSWORD_CHANGED = "changed"  # noqa: S105 (what the change log says of a new password: never the password)
 
 # How often `last_used` is written back: often enough to be useful, rarely enough that reads stay reads.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -407,10 +408,10 @@ def _log_user(user, before: dict | None, old_password: str | None, actor: Actor 
     after = _user_snapshot(user)
     if before is None:
         if user.has_usable_password():
-            after["password"] = "changed"
+            after["password"] = PASSWORD_CHANGED
         return _record(ObjectType.USER, user.get_username(), Action.CREATE, actor, after=after)
     if old_password != user.password:
-        before, after = {**before, "password": None}, {**after, "password": "changed"}
+        before, after = {**before, "password": None}, {**after, "password": PASSWORD_CHANGED}
     return _record(ObjectType.USER, user.get_username(), Action.UPDATE, actor, before=before, after=after)
 
 
