@@ -407,7 +407,7 @@ def _stored_user(user):
 def _log_user(user, before: dict | None, old_password: str | None, actor: Actor | None):
     after = _user_snapshot(user)
     if before is None:
-        if user.has_usable_password():
+        if user.password and user.has_usable_password():
             after["password"] = PASSWORD_CHANGED
         return _record(ObjectType.USER, user.get_username(), Action.CREATE, actor, after=after)
     if old_password != user.password:
