@@ -154,7 +154,7 @@ def contact_update(
     unknown = set(fields) - set(CONTACT_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown contact fields: {', '.join(sorted(unknown))}.")
-    contact = Contact.objects.select_for_update().select_related("customer").get(pk=contact.pk)
+    contact = Contact.objects.select_for_update(of=("self",)).select_related("customer").get(pk=contact.pk)
     before = snapshot(contact)
     for field, value in fields.items():
         setattr(contact, field, value)
@@ -199,7 +199,7 @@ def _set_roles(contact: Contact, account: Account, roles: Iterable[str], actor: 
     _check_same_customer(contact, account)
     link, _ = AccountContact.objects.get_or_create(account=account, contact=contact)
     # Lock the link: concurrent role changes of one contact on one account read and write its roles in turn.
-    link = AccountContact.objects.select_for_update().select_related("account__customer").get(pk=link.pk)
+    link = AccountContact.objects.select_for_update(of=("self",)).select_related("account__customer").get(pk=link.pk)
     held = list(link.roles.values_list("role", flat=True))
     link.roles.exclude(role__in=roles).delete()
     existing = set(link.roles.values_list("role", flat=True))

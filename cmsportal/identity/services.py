@@ -365,7 +365,7 @@ def user_by_username(username: str):
 def apikey_rename(*, key: ApiKey, name: str, actor: Actor | None = None) -> ApiKey:
     """Rename `key` (what it is for); nothing else about a key changes once issued."""
     with transaction.atomic():
-        key = ApiKey.objects.select_for_update().select_related("user").get(pk=key.pk)
+        key = ApiKey.objects.select_for_update(of=("self",)).select_related("user").get(pk=key.pk)
         before = _apikey_snapshot(key)
         key.name = name
         key.full_clean()
@@ -378,7 +378,7 @@ def apikey_delete(*, key: ApiKey, actor: Actor | None = None) -> None:
     """Delete `key`: it can no longer be exchanged for tokens, and no trace of it is kept but its change record
     (revoke to keep the row)."""
     with transaction.atomic():
-        stored = ApiKey.objects.select_for_update().select_related("user").filter(pk=key.pk).first()
+        stored = ApiKey.objects.select_for_update(of=("self",)).select_related("user").filter(pk=key.pk).first()
         if stored is not None:
             _record(ObjectType.API_KEY, _apikey_key(stored), Action.DELETE, actor, before=_apikey_snapshot(stored))
             stored.delete()
@@ -387,7 +387,7 @@ def apikey_delete(*, key: ApiKey, actor: Actor | None = None) -> None:
 def token_delete(*, token: Token, actor: Actor | None = None) -> None:
     """Delete `token` (it stops working at once, like a revoked one, and leaves no row behind)."""
     with transaction.atomic():
-        stored = Token.objects.select_for_update().select_related("user").filter(pk=token.pk).first()
+        stored = Token.objects.select_for_update(of=("self",)).select_related("user").filter(pk=token.pk).first()
         if stored is not None:
             _record(ObjectType.TOKEN, _token_key(stored), Action.DELETE, actor, before=_token_snapshot(stored))
             stored.delete()
