@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 
 import accounts.services
 import cmsportal.services
@@ -468,7 +469,9 @@ def test_no_record_holds_a_secret():
 # --- atomicity ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("error", [ValidationError("refused half way"), Exception("crash half way")])
+@pytest.mark.parametrize(
+    "error", [ValidationError("refused half way"), IntegrityError("conflict half way"), Exception("crash half way")]
+)
 def test_a_failure_half_way_leaves_neither_change_nor_record(error):
     customer = CustomerFactory()
     account = AccountFactory(customer=customer, account_id="900050")
