@@ -41,7 +41,6 @@ __all__ = [
     "contact_remove_from_account",
     "contact_set_roles",
     "contact_update",
-    "log_roles",
     "same_customer_error",
 ]
 
@@ -58,7 +57,9 @@ def _log_contact(contact: Contact, action: str, actor: Actor, before: dict | Non
     return change_record(action=action, before=before, after=after, **fields)
 
 
-def log_roles(*, contact_number: str, rcn: str | None, account_key: str, before, after, actor: Actor | None, when=None):
+def _log_roles(
+    *, contact_number: str, rcn: str | None, account_key: str, before, after, actor: Actor | None, when=None
+):
     """The change record of a contact's roles on one account changing from `before` to `after` (role lists);
     nothing when they are the same. Role added when any role was added, else role removed."""
     before, after = sorted(before), sorted(after)
@@ -206,7 +207,7 @@ def _set_roles(contact: Contact, account: Account, roles: Iterable[str], actor: 
     AccountContactRole.objects.bulk_create(
         [AccountContactRole(link=link, role=role) for role in roles if role not in existing]
     )
-    log_roles(
+    _log_roles(
         contact_number=contact.contact_number,
         rcn=link.account.customer.rcn,
         account_key=link.account.key,
@@ -234,7 +235,7 @@ def contact_remove_from_account(*, contact: Contact, account: Account, actor: Ac
         raise ValidationError(f"{contact.contact_number} is not on {account.key}.")
     held = list(link.roles.values_list("role", flat=True))
     link.delete()
-    log_roles(
+    _log_roles(
         contact_number=contact.contact_number,
         rcn=link.account.customer.rcn,
         account_key=link.account.key,
