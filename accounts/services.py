@@ -118,6 +118,18 @@ def _remove_links(links, actor: Actor, when) -> list[RemovedRoles]:
         Contact.objects.filter(pk__in={link.contact_id for link in links}).update(
             last_updated_by=actor.username, last_updated_date=when
         )
+    for gone in removed:
+        change_record(
+            object_type=ObjectType.CONTACT,
+            object_key=gone.contact_number,
+            action=Action.ROLE_REMOVE,
+            before={"roles": sorted(gone.roles)},
+            after={"roles": []},
+            rcn=gone.rcn,
+            account_key=gone.account,
+            actor=actor,
+            when=when,
+        )
     return removed
 
 
@@ -526,8 +538,20 @@ def customers_merge(*, source: Customer, target: Customer, actor: Actor) -> Cust
         _record_history(account, AccountChangeType.RCN_UPDATE, actor, when, destination=actor)
         _record_rcn(account, RCNChangeType.MERGE, actor, when)
         _log_account(account, Action.MOVE, actor, when, before)
-    contacts = list(source.contacts.values_list("pk", flat=True))
+    moving = list(source.contacts.order_by("contact_number").values_list("pk", "contact_number"))
+    contacts = [pk for pk, _ in moving]
     Contact.objects.filter(pk__in=contacts).update(customer=target)
+    for _, contact_number in moving:
+        change_record(
+            object_type=ObjectType.CONTACT,
+            object_key=contact_number,
+            action=Action.MOVE,
+            before={"rcn": source.rcn},
+            after={"rcn": target.rcn},
+            rcn=target.rcn,
+            actor=actor,
+            when=when,
+        )
     # Accounts and contacts moved together, so the contacts keep their roles. Links that broke the rule
     # before (data imported before it held) are not carried into the target: a contact of neither
     # customer on a moved account, or a moved contact on a third customer's account, is taken off it.

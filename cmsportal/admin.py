@@ -17,6 +17,9 @@ foreign-key and many-to-many choice of a form (selects, autocompletes' initial v
 among what the user may see (`cmsportal.identity.access.scope_related`), so a hidden row's key is refused exactly
 like a missing one. Querysets of the admins themselves are scoped in each app's admin.py.
 
+History: `ServiceAdmin.history_view` shows the object's change records (`CHANGE_KEYS` names each model's
+object type and key in the change log), newest first, scoped by `visible_changes` and redacted by `Redactor`.
+
 `action_form()` renders the intermediate page of an admin action that needs input (a status, a
 target customer) and returns the bound, valid form once it is submitted.
 """
@@ -26,6 +29,7 @@ import contextlib
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
@@ -33,6 +37,8 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
+from cmsportal.changes.access import Redactor, visible_changes
+from cmsportal.changes.choices import ObjectType
 from cmsportal.identity.access import actor_for, scope_related
 
 __all__ = [
@@ -46,7 +52,43 @@ __all__ = [
     "ServiceAdmin",
     "ReadOnlyInline",
     "action_form",
+    "CHANGE_KEYS",
+    "HISTORY_LIMIT",
+    "object_changes",
 ]
+
+# Each model's object type and key in the change log (as its services record them), by model label.
+CHANGE_KEYS = {
+    "accounts.Customer": (ObjectType.CUSTOMER, lambda obj: obj.rcn),
+    "accounts.Account": (ObjectType.ACCOUNT, lambda obj: obj.key),
+    "contacts.Contact": (ObjectType.CONTACT, lambda obj: obj.contact_number),
+    "metadata.Metadata": (ObjectType.METADATA, lambda obj: f"{obj.account.key} {obj.key}"),
+    "metadata.Namespace": (ObjectType.NAMESPACE, lambda obj: obj.name),
+    "identity.TenantGrant": (ObjectType.TENANT_GRANT, lambda obj: f"{obj.user.get_username()} {obj.tenant_id}"),
+    "identity.Token": (ObjectType.TOKEN, lambda obj: f"{obj.user.get_username()} {obj.pk}"),
+    "identity.ApiKey": (ObjectType.API_KEY, lambda obj: f"{obj.user.get_username()} {obj.pk}"),
+    "auth.User": (ObjectType.USER, lambda obj: obj.get_username()),
+    "auth.Group": (ObjectType.GROUP, lambda obj: obj.name),
+}
+# The most records a History page shows (the change log pages have them all).
+HISTORY_LIMIT = 200
+
+
+def object_changes(user, obj):
+    """The change records of `obj` that `user` may see, newest first, each with its before/after rows
+    (key, before, after), values redacted where the user may not read them."""
+    object_type, key_of = CHANGE_KEYS[obj._meta.label]
+    changes = list(
+        visible_changes(user)
+        .filter(object_type=object_type, object_key=key_of(obj))
+        .order_by("-txid", "-id")[:HISTORY_LIMIT]
+    )
+    redactor = Redactor(user)
+    for change in changes:
+        before, after = redactor.values(change)
+        before, after = before or {}, after or {}
+        change.diff = [(key, before.get(key), after.get(key)) for key in sorted({**before, **after})]
+    return changes
 
 
 class ServiceRefused(Exception):
@@ -181,6 +223,29 @@ class ServiceAdmin(TenantScoped, admin.ModelAdmin):
                 rows = rows.select_related(*self.list_select_related)
             for obj in rows:
                 self.delete_model(request, obj)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The object's change records (see `object_changes`); Django's own page, with its "no history" line,
+        when there are none."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_or_change_permission(request, obj):
+            return super().history_view(request, object_id, extra_context)
+        changes = object_changes(request.user, obj)
+        if not changes:
+            return super().history_view(request, object_id, extra_context)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change history: {obj}",
+            "subtitle": None,
+            "changes": changes,
+            "module_name": str(self.opts.verbose_name_plural).capitalize(),
+            "object": obj,
+            "opts": self.opts,
+            "preserved_filters": self.get_preserved_filters(request),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/change_history.html", context)
 
     def delete_view(self, request, object_id, extra_context=None):
         try:

@@ -7,7 +7,10 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Account, Customer
 from cmsportal import dates
+from cmsportal.changes.choices import Action, ObjectType
+from cmsportal.changes.services import change_record, change_record_update
 from cmsportal.identity.access import Actor
+from cmsportal.resources import snapshot
 
 from .choices import Role
 from .models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber
@@ -40,6 +43,53 @@ CONTACT_FIELDS = (
 ADDRESS_FIELDS = ("street", "city", "state", "zipcode", "country", "primary")
 EMAIL_FIELDS = ("address", "primary")
 PHONE_FIELDS = ("number", "country", "mask", "sms_verify", "primary")
+
+__all__ = [
+    "ADDRESS_FIELDS",
+    "CONTACT_FIELDS",
+    "EMAIL_FIELDS",
+    "PHONE_FIELDS",
+    "contact_create",
+    "contact_delete",
+    "contact_remove_from_account",
+    "contact_set_roles",
+    "contact_update",
+    "same_customer_error",
+]
+
+
+def _log_contact(contact: Contact, action: str, actor: Actor, before: dict | None = None, after: dict | None = None):
+    fields = {
+        "object_type": ObjectType.CONTACT,
+        "object_key": contact.contact_number,
+        "rcn": contact.customer.rcn if contact.customer_id else None,
+        "actor": actor,
+    }
+    if action == Action.UPDATE:
+        return change_record_update(before=before, after=after, **fields)
+    return change_record(action=action, before=before, after=after, **fields)
+
+
+def _log_roles(
+    *, contact_number: str, rcn: str | None, account_key: str, before, after, actor: Actor | None, when=None
+):
+    """The change record of a contact's roles on one account changing from `before` to `after` (role lists);
+    nothing when they are the same. Role added when any role was added, else role removed."""
+    before, after = sorted(before), sorted(after)
+    if before == after:
+        return None
+    action = Action.ROLE_ADD if set(after) - set(before) else Action.ROLE_REMOVE
+    return change_record(
+        object_type=ObjectType.CONTACT,
+        object_key=contact_number,
+        action=action,
+        before={"roles": before},
+        after={"roles": after},
+        rcn=rcn,
+        account_key=account_key,
+        actor=actor,
+        when=when,
+    )
 
 
 def _clean_roles(roles: Iterable[str]) -> list[str]:
@@ -98,8 +148,9 @@ def contact_create(
     _replace_children(contact, Address, ADDRESS_FIELDS, addresses)
     _replace_children(contact, EmailAddress, EMAIL_FIELDS, email_addresses)
     _replace_children(contact, PhoneNumber, PHONE_FIELDS, phone_numbers)
+    _log_contact(contact, Action.CREATE, actor, after=snapshot(contact))
     for account, roles in (accounts or {}).items():
-        _set_roles(contact, account, roles)
+        _set_roles(contact, account, roles, actor)
     return contact
 
 
@@ -117,7 +168,8 @@ def contact_update(
     unknown = set(fields) - set(CONTACT_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown contact fields: {', '.join(sorted(unknown))}.")
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    contact = Contact.objects.select_for_update(of=("self",)).select_related("customer").get(pk=contact.pk)
+    before = snapshot(contact)
     for field, value in fields.items():
         setattr(contact, field, value)
     _touch(contact, actor)
@@ -129,6 +181,7 @@ def contact_update(
         _replace_children(contact, EmailAddress, EMAIL_FIELDS, email_addresses)
     if phone_numbers is not None:
         _replace_children(contact, PhoneNumber, PHONE_FIELDS, phone_numbers)
+    _log_contact(contact, Action.UPDATE, actor, before=before, after=snapshot(contact))
     return contact
 
 
@@ -155,16 +208,25 @@ def _check_same_customer(contact: Contact, account: Account) -> None:
         raise ValidationError({"account": error})
 
 
-def _set_roles(contact: Contact, account: Account, roles: Iterable[str]) -> AccountContact:
+def _set_roles(contact: Contact, account: Account, roles: Iterable[str], actor: Actor) -> AccountContact:
     roles = _clean_roles(roles)
     _check_same_customer(contact, account)
     link, _ = AccountContact.objects.get_or_create(account=account, contact=contact)
     # Lock the link: concurrent role changes of one contact on one account read and write its roles in turn.
-    link = AccountContact.objects.select_for_update().get(pk=link.pk)
+    link = AccountContact.objects.select_for_update(of=("self",)).select_related("account__customer").get(pk=link.pk)
+    held = list(link.roles.values_list("role", flat=True))
     link.roles.exclude(role__in=roles).delete()
     existing = set(link.roles.values_list("role", flat=True))
     AccountContactRole.objects.bulk_create(
         [AccountContactRole(link=link, role=role) for role in roles if role not in existing]
+    )
+    _log_roles(
+        contact_number=contact.contact_number,
+        rcn=link.account.customer.rcn,
+        account_key=link.account.key,
+        before=held,
+        after=roles,
+        actor=actor,
     )
     return link
 
@@ -172,7 +234,7 @@ def _set_roles(contact: Contact, account: Account, roles: Iterable[str]) -> Acco
 @transaction.atomic
 def contact_set_roles(*, contact: Contact, account: Account, roles: Iterable[str], actor: Actor) -> AccountContact:
     """Put a contact on an account (if not there yet) with exactly these roles."""
-    link = _set_roles(contact, account, roles)
+    link = _set_roles(contact, account, roles, actor)
     _touch(contact, actor)
     contact.save(update_fields=["last_updated_by", "last_updated_date"])
     return link
@@ -181,9 +243,19 @@ def contact_set_roles(*, contact: Contact, account: Account, roles: Iterable[str
 @transaction.atomic
 def contact_remove_from_account(*, contact: Contact, account: Account, actor: Actor) -> None:
     """Take a contact off an account, with all its roles there."""
-    deleted, _ = AccountContact.objects.filter(contact=contact, account=account).delete()
-    if not deleted:
+    link = AccountContact.objects.filter(contact=contact, account=account).select_related("account__customer").first()
+    if link is None:
         raise ValidationError(f"{contact.contact_number} is not on {account.key}.")
+    held = list(link.roles.values_list("role", flat=True))
+    link.delete()
+    _log_roles(
+        contact_number=contact.contact_number,
+        rcn=link.account.customer.rcn,
+        account_key=link.account.key,
+        before=held,
+        after=[],
+        actor=actor,
+    )
     _touch(contact, actor)
     contact.save(update_fields=["last_updated_by", "last_updated_date"])
 
@@ -200,4 +272,5 @@ def contact_delete(*, contact: Contact, actor: Actor) -> None:
         raise ValidationError("This contact no longer exists.")
     for link in AccountContact.objects.filter(contact=contact).select_related("account").order_by("account_id"):
         contact_remove_from_account(contact=contact, account=link.account, actor=actor)
+    _log_contact(contact, Action.DELETE, actor, before=snapshot(contact))
     contact.delete()

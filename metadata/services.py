@@ -14,7 +14,10 @@ from accounts.models import Account
 from cmsportal import dates
 from cmsportal.api import conditional
 from cmsportal.api.conditional import Expectation, Version
+from cmsportal.changes.choices import Action, ObjectType
+from cmsportal.changes.services import change_record, change_record_update
 from cmsportal.identity.access import Actor
+from cmsportal.resources import snapshot
 
 from .choices import Access
 from .models import Metadata, Namespace, namespace_of, validate_key, validate_value
@@ -101,6 +104,29 @@ def metadata_version(entry: Metadata | None, data: dict | None = None) -> Versio
     return Version(conditional.digest(data), entry.last_updated_date, entry.last_updated_by)
 
 
+def _log_entry(account: Account, key: str, action: str, actor: Actor, before=None, after=None):
+    """The change record of one entry: key "TYPE/ID namespace:name", its namespace set so that a reader
+    who may not read the namespace sees the values redacted."""
+    fields = {
+        "object_type": ObjectType.METADATA,
+        "object_key": f"{account.key} {key}",
+        "rcn": account.customer.rcn,
+        "account_key": account.key,
+        "namespace": namespace_of(key),
+        "actor": actor,
+    }
+    if action == Action.UPDATE:
+        return change_record_update(before=before, after=after, **fields)
+    return change_record(action=action, before=before, after=after, **fields)
+
+
+def _log_namespace(namespace: Namespace, action: str, actor: Actor | None, before=None, after=None):
+    fields = {"object_type": ObjectType.NAMESPACE, "object_key": namespace.name, "actor": actor}
+    if action == Action.UPDATE:
+        return change_record_update(before=before, after=after, **fields)
+    return change_record(action=action, before=before, after=after, **fields)
+
+
 def _locked_entry(account: Account, key: str) -> Metadata | None:
     return Metadata.objects.select_for_update().filter(account=account, key=key).first()
 
@@ -133,10 +159,12 @@ def metadata_set(
         # After the lock: the last writer to commit writes the latest time.
         when = dates.now()
         if entry is not None:
+            before = snapshot(entry)
             entry.value = value
             entry.last_updated_by = actor.username
             entry.last_updated_date = when
             entry.save(update_fields=["value", "last_updated_by", "last_updated_date"])
+            _log_entry(account, key, Action.UPDATE, actor, before=before, after=snapshot(entry))
             return entry, False
         entry = Metadata(
             account=account,
@@ -156,6 +184,7 @@ def metadata_set(
             if attempt == CREATE_ATTEMPTS - 1:
                 raise
             continue  # the entry exists now: replace it under its lock
+        _log_entry(account, key, Action.CREATE, actor, after=snapshot(entry))
         return entry, True
     raise AssertionError("unreachable")
 
@@ -178,26 +207,38 @@ def metadata_delete(
             raise conditional.StaleVersion(None)
         raise Metadata.DoesNotExist(f"No metadata {key!r} on {account.key}.")
     conditional.check(expected_version, metadata_version(entry))
+    _log_entry(account, key, Action.DELETE, actor, before=snapshot(entry))
     entry.delete()
 
 
-def namespace_save(*, namespace: Namespace, readers=None, writers=None) -> Namespace:
+def namespace_save(*, namespace: Namespace, readers=None, writers=None, actor: Actor | None = None) -> Namespace:
     """Create or change a namespace's policy (an unsaved or changed instance); `readers` / `writers`, when
-    given, replace its groups. A taken name is a ValidationError."""
+    given, replace its groups. A taken name is a ValidationError. Recorded as made by `actor`, else the
+    context's actor."""
     namespace.full_clean()
     try:
         with transaction.atomic():  # full_clean's uniqueness check cannot see a concurrent creation
+            stored = Namespace.objects.filter(pk=namespace.pk).first() if namespace.pk else None
+            before = snapshot(stored) if stored is not None else None
             namespace.save()
             if readers is not None:
                 namespace.readers.set(readers)
             if writers is not None:
                 namespace.writers.set(writers)
+            if before is None:
+                _log_namespace(namespace, Action.CREATE, actor, after=snapshot(namespace))
+            else:
+                _log_namespace(namespace, Action.UPDATE, actor, before=before, after=snapshot(namespace))
     except IntegrityError:
         raise ValidationError({"name": f"A namespace {namespace.name!r} exists already."}) from None
     return namespace
 
 
 @transaction.atomic
-def namespace_delete(*, namespace: Namespace) -> None:
+def namespace_delete(*, namespace: Namespace, actor: Actor | None = None) -> None:
     """Delete a namespace's policy: its metadata becomes open (readable and writable by whoever sees the account)."""
-    Namespace.objects.filter(pk=namespace.pk).delete()
+    stored = Namespace.objects.filter(pk=namespace.pk).first()
+    if stored is None:
+        return
+    _log_namespace(stored, Action.DELETE, actor, before=snapshot(stored))
+    stored.delete()

@@ -33,6 +33,7 @@ what the file says and adds no history; one bad line fails the whole import with
 
 import gzip
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 
@@ -53,9 +54,10 @@ __all__ = [
 ]
 
 
-def import_records(records: Iterable[dict], *, stdout=None, progress: bool = True) -> dict:
-    """Import parsed records (numbered from 1 like lines) in one transaction; returns counts per kind."""
-    return import_numbered(enumerate(records, 1), stdout=stdout, progress=progress)
+def import_records(records: Iterable[dict], *, stdout=None, progress: bool = True, source: str = "records") -> dict:
+    """Import parsed records (numbered from 1 like lines) in one transaction; returns counts per kind.
+    `source` names them in the change log's summary of the import."""
+    return import_numbered(enumerate(records, 1), stdout=stdout, progress=progress, source=source)
 
 
 def _open_input(path: str):
@@ -74,7 +76,8 @@ def import_file(path: str, *, stdout=None, timings: bool = False) -> dict:
     """
     stream = _open_input(path)
     try:
-        return import_stream(stream, stdout=stdout, timings=timings)
+        source = "stdin" if path == "-" else os.path.basename(path)
+        return import_stream(stream, stdout=stdout, timings=timings, source=source)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

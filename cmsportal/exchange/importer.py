@@ -35,6 +35,8 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
 from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange
+from cmsportal.changes.choices import Action, ObjectType
+from cmsportal.changes.services import change_record
 from contacts.models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber
 from metadata.models import Metadata, Namespace
 
@@ -72,7 +74,12 @@ PREFIX = "cms_x_"
 
 
 def import_numbered(
-    numbered: Iterable[tuple[int, object]], *, stdout=None, progress: bool = True, timings: bool = False
+    numbered: Iterable[tuple[int, object]],
+    *,
+    stdout=None,
+    progress: bool = True,
+    timings: bool = False,
+    source: str = "records",
 ) -> dict:
     """Import (line number, record) pairs; see `import_records`. Raises ExchangeError; writes nothing then.
 
@@ -94,25 +101,27 @@ def import_numbered(
                 stage.flush(full_only=True)
         return total
 
-    return _import(read, stdout=stdout, progress=progress, timings=timings)
+    return _import(read, stdout=stdout, progress=progress, timings=timings, source=source)
 
 
-def import_stream(stream, *, stdout=None, timings: bool = False) -> dict:
+def import_stream(stream, *, stdout=None, timings: bool = False, source: str = "records") -> dict:
     """Import the JSON lines of a binary stream; see `import_numbered`.
 
     On PostgreSQL, with more than one CPU, worker processes parse and validate the lines (parallel.py).
     """
     if connection.vendor == "postgresql" and USE_COPY and PARALLEL and parallel.available():
-        return _import(partial(parallel.read_parallel, stream), stdout=stdout, timings=timings)
-    return import_numbered(numbered_lines(stream), stdout=stdout, timings=timings)
+        return _import(partial(parallel.read_parallel, stream), stdout=stdout, timings=timings, source=source)
+    return import_numbered(numbered_lines(stream), stdout=stdout, timings=timings, source=source)
 
 
 # Files are read by worker processes where parallel.available(); False reads them in this process.
 PARALLEL = True
 
 
-def _import(read, *, stdout, progress: bool = True, timings: bool = False) -> dict:
-    """The import around `read(stage, meter, counts) -> records`, which validates and stages every record."""
+def _import(read, *, stdout, progress: bool = True, timings: bool = False, source: str = "records") -> dict:
+    """The import around `read(stage, meter, counts) -> records`, which validates and stages every record.
+
+    The change log gets one summary of it (not a row per record): `source` (the file name), and the counts."""
     meter = Progress(stdout if progress else None, "imported")
     counts = dict.fromkeys(KINDS, 0)
     try:
@@ -124,6 +133,7 @@ def _import(read, *, stdout, progress: bool = True, timings: bool = False) -> di
             stage.flush()
             _merge(stage, meter)
             stage.drop()
+            change_record(object_type=ObjectType.IMPORT, object_key=source, action=Action.IMPORT, after=counts)
             meter.phase("committing")
         if total >= ANALYZE_THRESHOLD:
             meter.phase("analyzing")

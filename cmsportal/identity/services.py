@@ -18,7 +18,10 @@ from django.db import IntegrityError, transaction
 
 from cmsportal import dates
 from cmsportal.api.precompiled import PrecompiledQuery
-from cmsportal.identity.access import can_view_all, remember_view_all, view_all_exists
+from cmsportal.changes.choices import Action, ObjectType
+from cmsportal.changes.context import current_actor
+from cmsportal.changes.services import change_record, change_record_update
+from cmsportal.identity.access import Actor, actor_for, can_view_all, remember_view_all, view_all_exists
 from cmsportal.identity.models import ApiKey, TenantGrant, Token
 
 __all__ = [
@@ -59,6 +62,7 @@ __all__ = [
 
 PASSWORD = "PASSWORD"  # noqa: S105 (how a token was earned, not a secret)
 APIKEY = "APIKEY"
+PASSWORD_CHANGED = "changed"  # noqa: S105 (what the change log says of a new password: never the password)
 
 # How often `last_used` is written back: often enough to be useful, rarely enough that reads stay reads.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -72,6 +76,77 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# The change log's view of identity objects. Never a secret, a digest of one or a password hash: a token and
+# an API key are named by their owner and row id, a password change is recorded as {"password": "changed"}.
+
+
+def _token_key(token: Token) -> str:
+    return f"{token.user.get_username()} {token.pk}"
+
+
+def _apikey_key(key: ApiKey) -> str:
+    return f"{key.user.get_username()} {key.pk}"
+
+
+def _token_snapshot(token: Token) -> dict:
+    return {
+        "user": token.user.get_username(),
+        "created": dates.format_date(token.created),
+        "expires": dates.format_date(token.expires),
+        "authenticatedBy": list(token.authenticated_by or ()),
+        "revoked": dates.format_date(token.revoked_at),
+    }
+
+
+def _apikey_snapshot(key: ApiKey) -> dict:
+    return {
+        "user": key.user.get_username(),
+        "name": key.name,
+        "created": dates.format_date(key.created),
+        "revoked": dates.format_date(key.revoked_at),
+    }
+
+
+def _permission_names(permissions) -> list[str]:
+    return sorted(f"{p.content_type.app_label}.{p.codename}" for p in permissions.select_related("content_type"))
+
+
+def _user_snapshot(user) -> dict:
+    return {
+        "username": user.get_username(),
+        "firstName": user.first_name,
+        "lastName": user.last_name,
+        "email": user.email,
+        "active": user.is_active,
+        "staff": user.is_staff,
+        "superuser": user.is_superuser,
+        "groups": sorted(user.groups.values_list("name", flat=True)) if user.pk else [],
+        "permissions": _permission_names(user.user_permissions.all()) if user.pk else [],
+    }
+
+
+def _group_snapshot(group) -> dict:
+    return {"name": group.name, "permissions": _permission_names(group.permissions.all()) if group.pk else []}
+
+
+def _grant_snapshot(grant: TenantGrant) -> dict:
+    return {"user": grant.user.get_username(), "tenantId": grant.tenant_id}
+
+
+def _grant_key(grant: TenantGrant) -> str:
+    return f"{grant.user.get_username()} {grant.tenant_id}"
+
+
+def _record(object_type, object_key, action, actor, before=None, after=None):
+    if action == Action.UPDATE:
+        return change_record_update(
+            object_type=object_type, object_key=object_key, before=before, after=after, actor=actor
+        )
+    return change_record(
+        object_type=object_type, object_key=object_key, action=action, before=before, after=after, actor=actor
+    )
+
+
 def token_lifetime() -> timedelta:
     return timedelta(seconds=settings.CMS_TOKEN_LIFETIME)
 
@@ -79,17 +154,23 @@ def token_lifetime() -> timedelta:
 # Tokens
 
 
-def token_issue(user, authenticated_by: list[str] | tuple[str, ...]) -> tuple[Token, str]:
+def token_issue(
+    user, authenticated_by: list[str] | tuple[str, ...], *, actor: Actor | None = None
+) -> tuple[Token, str]:
     """Issue a token for `user`; returns the saved row and the token, which is not stored and cannot be shown again."""
     plaintext = secrets.token_urlsafe(32)
     issued = dates.now()
-    token = Token.objects.create(
-        user=user,
-        key_hash=digest(plaintext),
-        created=issued,
-        expires=issued + token_lifetime(),
-        authenticated_by=list(authenticated_by),
-    )
+    with transaction.atomic():
+        token = Token.objects.create(
+            user=user,
+            key_hash=digest(plaintext),
+            created=issued,
+            expires=issued + token_lifetime(),
+            authenticated_by=list(authenticated_by),
+        )
+        # At sign-in nobody is authenticated yet: the user the token is for is the one who asked for it.
+        who = actor or current_actor(default=actor_for(user))
+        _record(ObjectType.TOKEN, _token_key(token), Action.ISSUE, who, after=_token_snapshot(token))
     return token, plaintext
 
 
@@ -143,24 +224,51 @@ def token_find(plaintext: str) -> Token | None:
     return token
 
 
-def token_revoke(token: Token) -> Token:
-    """Revoke `token` now; revoking a revoked token changes nothing."""
+def token_revoke(token: Token, *, actor: Actor | None = None) -> Token:
+    """Revoke `token` now; revoking a revoked token changes nothing (and records nothing)."""
     if token.revoked_at is None:
         moment = dates.now()
-        if Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=moment):
-            token.revoked_at = moment
-        else:  # revoked meanwhile: the first revocation stands, and this object says so
-            token.refresh_from_db(fields=["revoked_at"])
+        with transaction.atomic():
+            if Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=moment):
+                token.revoked_at = moment
+                _record(
+                    ObjectType.TOKEN,
+                    _token_key(token),
+                    Action.REVOKE,
+                    actor,
+                    before={"revoked": None},
+                    after={"revoked": dates.format_date(moment)},
+                )
+            else:  # revoked meanwhile: the first revocation stands, and this object says so
+                token.refresh_from_db(fields=["revoked_at"])
     return token
 
 
-def tokens_revoke_for_user(user) -> int:
+def tokens_revoke_for_user(user, *, actor: Actor | None = None) -> int:
     """Revoke every token of `user` that is not yet revoked (the password changed, or the user was deactivated).
 
-    Returns how many were revoked. API keys are separate credentials and stay; an inactive user's keys
-    earn nothing (apikey_check).
+    Returns how many were revoked, each recorded. API keys are separate credentials and stay; an inactive
+    user's keys earn nothing (apikey_check).
     """
-    return Token.objects.filter(user_id=user.pk, revoked_at__isnull=True).update(revoked_at=dates.now())
+    moment = dates.now()
+    with transaction.atomic():
+        ids = list(
+            Token.objects.select_for_update()
+            .filter(user_id=user.pk, revoked_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        revoked = Token.objects.filter(pk__in=ids, revoked_at__isnull=True).update(revoked_at=moment)
+        for pk in ids:
+            _record(
+                ObjectType.TOKEN,
+                f"{user.get_username()} {pk}",
+                Action.REVOKE,
+                actor,
+                before={"revoked": None},
+                after={"revoked": dates.format_date(moment)},
+            )
+    return revoked
 
 
 def can_revoke_token(user, token: Token) -> bool:
@@ -181,7 +289,7 @@ def tokens_purge_expired(older_than: timedelta = timedelta(0)) -> int:
 # API keys
 
 
-def apikey_issue(user, name: str, *, instance: ApiKey | None = None) -> tuple[ApiKey, str]:
+def apikey_issue(user, name: str, *, instance: ApiKey | None = None, actor: Actor | None = None) -> tuple[ApiKey, str]:
     """Issue an API key for `user`; returns the saved row and the key, which is not stored and cannot be shown again.
 
     `instance` lets a form save the unsaved row it built (the admin does); otherwise a new row is created.
@@ -198,6 +306,7 @@ def apikey_issue(user, name: str, *, instance: ApiKey | None = None) -> tuple[Ap
         key.last_used = None
         key.revoked_at = None
         key.save()
+        _record(ObjectType.API_KEY, _apikey_key(key), Action.ISSUE, actor, after=_apikey_snapshot(key))
     return key, plaintext
 
 
@@ -218,11 +327,22 @@ def can_issue_apikey(issuer, user) -> bool:
     return not (user.is_staff or user.is_superuser)
 
 
-def apikey_revoke(key: ApiKey) -> ApiKey:
-    """Revoke `key` now; revoking a revoked key changes nothing."""
+def apikey_revoke(key: ApiKey, *, actor: Actor | None = None) -> ApiKey:
+    """Revoke `key` now; revoking a revoked key changes nothing (and records nothing)."""
     if key.revoked_at is None:
         moment = dates.now()
-        if ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=moment):
+        with transaction.atomic():
+            revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=moment)
+            if revoked:
+                _record(
+                    ObjectType.API_KEY,
+                    _apikey_key(key),
+                    Action.REVOKE,
+                    actor,
+                    before={"revoked": None},
+                    after={"revoked": dates.format_date(moment)},
+                )
+        if revoked:
             key.revoked_at = moment
         else:  # revoked meanwhile: the first revocation stands, and this object says so
             key.refresh_from_db(fields=["revoked_at"])
@@ -278,106 +398,178 @@ def user_by_username(username: str):
     return User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
 
 
-def apikey_rename(*, key: ApiKey, name: str) -> ApiKey:
+def apikey_rename(*, key: ApiKey, name: str, actor: Actor | None = None) -> ApiKey:
     """Rename `key` (what it is for); nothing else about a key changes once issued."""
     with transaction.atomic():
-        key = ApiKey.objects.select_for_update().get(pk=key.pk)
+        key = ApiKey.objects.select_for_update(of=("self",)).select_related("user").get(pk=key.pk)
+        before = _apikey_snapshot(key)
         key.name = name
         key.full_clean()
         key.save(update_fields=["name"])
+        _record(ObjectType.API_KEY, _apikey_key(key), Action.UPDATE, actor, before=before, after=_apikey_snapshot(key))
     return key
 
 
-def apikey_delete(*, key: ApiKey) -> None:
-    """Delete `key`: it can no longer be exchanged for tokens, and no trace of it is kept (revoke to keep one)."""
+def apikey_delete(*, key: ApiKey, actor: Actor | None = None) -> None:
+    """Delete `key`: it can no longer be exchanged for tokens, and no trace of it is kept but its change record
+    (revoke to keep the row)."""
     with transaction.atomic():
-        ApiKey.objects.filter(pk=key.pk).delete()
+        stored = ApiKey.objects.select_for_update(of=("self",)).select_related("user").filter(pk=key.pk).first()
+        if stored is not None:
+            _record(ObjectType.API_KEY, _apikey_key(stored), Action.DELETE, actor, before=_apikey_snapshot(stored))
+            stored.delete()
 
 
-def token_delete(*, token: Token) -> None:
+def token_delete(*, token: Token, actor: Actor | None = None) -> None:
     """Delete `token` (it stops working at once, like a revoked one, and leaves no row behind)."""
     with transaction.atomic():
-        Token.objects.filter(pk=token.pk).delete()
+        stored = Token.objects.select_for_update(of=("self",)).select_related("user").filter(pk=token.pk).first()
+        if stored is not None:
+            _record(ObjectType.TOKEN, _token_key(stored), Action.DELETE, actor, before=_token_snapshot(stored))
+            stored.delete()
 
 
 # Users, groups and tenant grants. A user's tokens end when the password changes or the user is deactivated
 # (identity.signals, in the save's own transaction), whichever of these services or Django's own commands saves it.
 
 
-def user_save(*, user, groups=None, permissions=None):
+def _stored_user(user):
+    """The user as stored (None when new): what a change to `user` is recorded against."""
+    if user.pk is None:
+        return None
+    return get_user_model()._default_manager.filter(pk=user.pk).first()
+
+
+def _log_user(user, before: dict | None, old_password: str | None, actor: Actor | None):
+    after = _user_snapshot(user)
+    if before is None:
+        if user.password and user.has_usable_password():
+            after["password"] = PASSWORD_CHANGED
+        return _record(ObjectType.USER, user.get_username(), Action.CREATE, actor, after=after)
+    if old_password != user.password:
+        before, after = {**before, "password": None}, {**after, "password": PASSWORD_CHANGED}
+    return _record(ObjectType.USER, user.get_username(), Action.UPDATE, actor, before=before, after=after)
+
+
+def user_save(*, user, groups=None, permissions=None, actor: Actor | None = None):
     """Create or change `user` (an unsaved or changed instance); `groups` / `permissions`, when given, replace the
     user's groups and direct permissions."""
     with transaction.atomic():
+        stored = _stored_user(user)
+        before = _user_snapshot(stored) if stored is not None else None
         user.save()
         if groups is not None:
             user.groups.set(groups)
         if permissions is not None:
             user.user_permissions.set(permissions)
+        _log_user(user, before, stored.password if stored is not None else None, actor)
     return user
 
 
-def user_grant(*, user, groups=(), permissions=()):
+def user_grant(*, user, groups=(), permissions=(), actor: Actor | None = None):
     """Add groups and direct permissions to `user`, keeping those it has."""
     with transaction.atomic():
+        before = _user_snapshot(user)
         user.groups.add(*groups)
         user.user_permissions.add(*permissions)
+        _record(ObjectType.USER, user.get_username(), Action.UPDATE, actor, before=before, after=_user_snapshot(user))
     return user
 
 
-def user_password_set(*, user, password: str | None):
-    """Set `user`'s password (None: no usable password); the user's tokens are revoked with it."""
+def user_password_set(*, user, password: str | None, actor: Actor | None = None):
+    """Set `user`'s password (None: no usable password); the user's tokens are revoked with it. Recorded as
+    {"password": "changed"}: never the password or its hash."""
     with transaction.atomic():
+        stored = _stored_user(user)
+        before = _user_snapshot(stored) if stored is not None else None
         if password is None:
             user.set_unusable_password()
         else:
             user.set_password(password)
         user.save()
+        _log_user(user, before, None, actor)
     return user
 
 
-def user_delete(*, user) -> None:
+def user_delete(*, user, actor: Actor | None = None) -> None:
     """Delete `user`, with their tokens, API keys, tenant grants and saved filters."""
     with transaction.atomic():
-        get_user_model()._default_manager.filter(pk=user.pk).delete()
+        stored = _stored_user(user)
+        if stored is not None:
+            _record(ObjectType.USER, stored.get_username(), Action.DELETE, actor, before=_user_snapshot(stored))
+            stored.delete()
 
 
-def group_save(*, group, permissions=None):
+def group_save(*, group, permissions=None, actor: Actor | None = None):
     """Create or rename `group` (an unsaved or changed instance); `permissions`, when given, replace its own."""
     with transaction.atomic():
+        stored = Group.objects.filter(pk=group.pk).first() if group.pk else None
+        before = _group_snapshot(stored) if stored is not None else None
         group.save()
         if permissions is not None:
             group.permissions.set(permissions)
+        if before is None:
+            _record(ObjectType.GROUP, group.name, Action.CREATE, actor, after=_group_snapshot(group))
+        else:
+            _record(ObjectType.GROUP, group.name, Action.UPDATE, actor, before=before, after=_group_snapshot(group))
     return group
 
 
-def group_ensure(*, name: str):
-    """The group called `name`, created if there is none."""
-    return Group.objects.get_or_create(name=name)[0]
+def group_ensure(*, name: str, actor: Actor | None = None):
+    """The group called `name`, created (and recorded) if there is none."""
+    with transaction.atomic():
+        group, created = Group.objects.get_or_create(name=name)
+        if created:
+            _record(ObjectType.GROUP, group.name, Action.CREATE, actor, after=_group_snapshot(group))
+    return group
 
 
-def group_delete(*, group) -> None:
+def group_delete(*, group, actor: Actor | None = None) -> None:
     """Delete `group`: its members lose what it gave them (permissions, namespace access)."""
     with transaction.atomic():
-        Group.objects.filter(pk=group.pk).delete()
+        stored = Group.objects.filter(pk=group.pk).first()
+        if stored is not None:
+            _record(ObjectType.GROUP, stored.name, Action.DELETE, actor, before=_group_snapshot(stored))
+            stored.delete()
 
 
-def tenant_grant_save(*, grant: TenantGrant) -> TenantGrant:
+def tenant_grant_save(*, grant: TenantGrant, actor: Actor | None = None) -> TenantGrant:
     """Create or change a grant (an unsaved or changed instance); a duplicate is a ValidationError."""
     grant.full_clean()
     try:
         with transaction.atomic():  # full_clean's uniqueness check cannot see a concurrent creation
+            stored = TenantGrant.objects.select_related("user").filter(pk=grant.pk).first() if grant.pk else None
             grant.save()
+            if stored is None:
+                _record(ObjectType.TENANT_GRANT, _grant_key(grant), Action.CREATE, actor, after=_grant_snapshot(grant))
+            else:
+                before = _grant_snapshot(stored)
+                _record(
+                    ObjectType.TENANT_GRANT,
+                    _grant_key(grant),
+                    Action.UPDATE,
+                    actor,
+                    before=before,
+                    after=_grant_snapshot(grant),
+                )
     except IntegrityError:
         raise ValidationError(f"{grant.user} is granted {grant.tenant_id} already.") from None
     return grant
 
 
-def tenant_grant_ensure(*, user, tenant_id: str) -> TenantGrant:
-    """The grant of `tenant_id` to `user`, created if there is none."""
-    return TenantGrant.objects.get_or_create(user=user, tenant_id=tenant_id)[0]
+def tenant_grant_ensure(*, user, tenant_id: str, actor: Actor | None = None) -> TenantGrant:
+    """The grant of `tenant_id` to `user`, created (and recorded) if there is none."""
+    with transaction.atomic():
+        grant, created = TenantGrant.objects.get_or_create(user=user, tenant_id=tenant_id)
+        if created:
+            _record(ObjectType.TENANT_GRANT, _grant_key(grant), Action.CREATE, actor, after=_grant_snapshot(grant))
+    return grant
 
 
-def tenant_grant_delete(*, grant: TenantGrant) -> None:
+def tenant_grant_delete(*, grant: TenantGrant, actor: Actor | None = None) -> None:
     """Withdraw a grant: the user no longer sees that tenant's accounts."""
     with transaction.atomic():
-        TenantGrant.objects.filter(pk=grant.pk).delete()
+        stored = TenantGrant.objects.select_related("user").filter(pk=grant.pk).first()
+        if stored is not None:
+            _record(ObjectType.TENANT_GRANT, _grant_key(stored), Action.DELETE, actor, before=_grant_snapshot(stored))
+            stored.delete()

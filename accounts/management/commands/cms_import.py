@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from cmsportal.changes.commands import recorded_as_command
 from cmsportal.exchange import ExchangeError, import_file
 
 __all__ = ["Command"]
@@ -13,6 +14,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help='exchange file; "-" reads stdin, a .gz suffix means gzip')
 
+    @recorded_as_command
     def handle(self, *args, file, **options):
         try:
             counts = import_file(file, stdout=self.stdout, timings=options["verbosity"] >= 2)

@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from accounts.models import Account
 from cmsportal import demo
+from cmsportal.changes.commands import recorded_as_command
 from cmsportal.identity import services as identity
 from metadata.choices import Access
 from metadata.models import Namespace
@@ -82,6 +83,7 @@ class Command(BaseCommand):
         parser.add_argument("--url", default=URL, help=f"the address to sign in at, as printed (default {URL})")
 
     @transaction.atomic
+    @recorded_as_command
     def handle(self, *args, url=URL, **options):
         url = url if url.endswith("/") else url + "/"
         password = demo_password()

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account
 from cmsportal import demo
+from cmsportal.changes.commands import recorded_as_command
 from cmsportal.identity import services as identity
 
 __all__ = ["Command"]
@@ -60,6 +61,7 @@ class Command(BaseCommand):
             help="leave out the reference's documented example accounts (CLOUD/10101 ...), included by default",
         )
 
+    @recorded_as_command
     def handle(self, *args, accounts, seed, if_empty, output, examples=True, profile="demo", **options):
         if accounts < 1:
             raise CommandError("--accounts must be at least 1.")
@@ -77,7 +79,9 @@ class Command(BaseCommand):
             identity.group_ensure(name=name)
         with_examples = " and the documented examples" if examples else ""
         self.stdout.write(f"Loading demo data: {accounts} accounts (seed {seed}){with_examples}...")
-        counts = import_records(records, stdout=self.stdout, progress=options.get("verbosity", 1) > 0)
+        counts = import_records(
+            records, stdout=self.stdout, progress=options.get("verbosity", 1) > 0, source="seed_demo"
+        )
         summary = ", ".join(f"{count} {kind}" for kind, count in sorted((counts or {}).items()))
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {summary}."))
 

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from cmsportal.changes.commands import recorded_as_command
 from cmsportal.identity import services
 from cmsportal.identity.models import ApiKey
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="command line", help="What the key is for (default: %(default)s).")
         parser.add_argument("--revoke", metavar="PREFIX", help="Revoke the user's key whose prefix is PREFIX.")
 
+    @recorded_as_command
     def handle(self, *args, username, name, revoke, **options):
         user = services.user_by_username(username)
         if user is None:

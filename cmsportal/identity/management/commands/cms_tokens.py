@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
+from cmsportal.changes.commands import recorded_as_command
 from cmsportal.identity import services
 
 __all__ = ["Command"]
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--purge-expired", action="store_true", help="Delete expired and revoked tokens.")
         parser.add_argument("--days", type=int, default=0, help="Keep those that ended less than DAYS days ago.")
 
+    @recorded_as_command
     def handle(self, *args, purge_expired, days, **options):
         if not purge_expired:
             raise CommandError("Nothing to do: pass --purge-expired.")
