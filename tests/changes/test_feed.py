@@ -2,13 +2,12 @@
 
 import json
 import re
-import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from defusedxml.ElementTree import fromstring
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cmsportal import dates
@@ -17,11 +16,12 @@ from cmsportal.changes.api.atom import entry_id, entry_title
 from cmsportal.changes.choices import Action, ObjectType
 from cmsportal.changes.filtersets import ChangeFilterSet
 from cmsportal.changes.models import Change
-from cmsportal.changes.services import change_record
 from cmsportal.identity.access import Actor
 from metadata.choices import Access
 from tests.api.conftest import ATOM, CMS, client_for, links, xml
 from tests.factories import AccountFactory, NamespaceFactory, TenantGrantFactory, UserFactory
+
+from .feed_records import record
 
 # Transactional: on PostgreSQL the feed shows only committed changes of finished transactions (below the
 # horizon), never those of a test transaction still open.
@@ -43,43 +43,6 @@ def staff(db):
 @pytest.fixture
 def api(staff):
     return client_for(staff)
-
-
-def record(**fields) -> Change:
-    """One change record, in its own transaction, as a service writes it."""
-    values = {
-        "object_type": ObjectType.ACCOUNT,
-        "object_key": "CLOUD/1",
-        "action": Action.UPDATE,
-        "before": {"status": "Active"},
-        "after": {"status": "Suspended"},
-        "actor": Actor("writer", "RACKER"),
-        "rcn": "RCN-000-000-001",
-        "account_key": "CLOUD/1",
-    }
-    values.update(fields)
-    with transaction.atomic():
-        change = change_record(**values)
-    settle(change.txid)
-    return change
-
-
-def horizon() -> int | None:
-    """The feed's horizon now (PostgreSQL), None elsewhere."""
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        return cursor.fetchone()[0]
-
-
-def settle(txid: int, timeout: float = 15.0) -> None:
-    """Wait until the feed shows transaction `txid`: the horizon is the whole server's, and a transaction left
-    open by anyone (another test run on the same server) holds it back until it ends."""
-    deadline = time.monotonic() + timeout
-    while (current := horizon()) is not None and current <= txid:
-        assert time.monotonic() < deadline, f"the horizon stayed at {current}, at or below {txid}"
-        time.sleep(0.05)
 
 
 def ids(body) -> list[str]:
