@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cmsportal import dates
 from cmsportal.changes.access import REDACTED
-from cmsportal.changes.api.atom import entry_id, entry_title
+from cmsportal.changes.api.atom import EMPTY_UPDATED, entry_id, entry_title
 from cmsportal.changes.choices import Action, ObjectType
 from cmsportal.changes.filtersets import ChangeFilterSet
 from cmsportal.changes.models import Change
@@ -130,6 +130,13 @@ def test_atom_feed_has_the_cloud_feeds_elements(api, many, how):
     # Ids are stable: the same change has the same entry id on another page.
     second = _atom(api.get(f"{URL}?limit=1&marker={many[3]}", HTTP_ACCEPT="application/atom+xml"))
     assert second.find(f"{ATOM}entry/{ATOM}id").text == entries[3].find(f"{ATOM}id").text
+
+
+def test_an_empty_atom_page_is_a_feed_without_entries(api, many):
+    root = _atom(api.get(f"{URL}?objectType=import", HTTP_ACCEPT="application/atom+xml"))
+    assert root.findall(f"{ATOM}entry") == []
+    assert root.find(f"{ATOM}updated").text == EMPTY_UPDATED  # the same answer however often it is asked
+    assert {link.get("rel") for link in root.findall(f"{ATOM}link")} == {"current", "self", "last"}
 
 
 def test_atom_titles_name_kind_key_and_action():

@@ -11,6 +11,7 @@ Faults negotiated as Atom are answered as the API's XML faults (`application/xml
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 from rest_framework.renderers import BaseRenderer
 
@@ -19,10 +20,15 @@ from cmsportal.api.renderers import ATOM_NS, FAULT, Node, Shape, shape_for, xml_
 
 from ..choices import Action, ObjectType
 
-__all__ = ["ATOM_FEED", "AtomRenderer", "entry_id", "entry_title"]
+__all__ = ["ATOM_FEED", "EMPTY_UPDATED", "AtomRenderer", "entry_id", "entry_title"]
 
 # Entry ids are name-based UUIDs of the change's id in this namespace (fixed: ids are stable).
 ENTRY_NAMESPACE = uuid.UUID("5d0f3c6e-8d1b-4c53-9a43-9f3b7c2e61a4")
+
+
+# `updated` of a page without changes: the page says nothing of when anything changed (and answers alike
+# however often it is asked).
+EMPTY_UPDATED = dates.format_date(datetime(1970, 1, 1, tzinfo=UTC))
 
 
 def entry_id(change_id: str) -> str:
@@ -60,7 +66,7 @@ class AtomFeed(Shape):
         feed = Node(ATOM_NS, "feed")
         feed.children.append(_text("id", f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, current)}"))
         feed.children.append(_text("title", "cmsportal change log", type="text"))
-        feed.children.append(_text("updated", changes[0]["time"] if changes else dates.format_date(dates.now())))
+        feed.children.append(_text("updated", changes[0]["time"] if changes else EMPTY_UPDATED))
         feed.children.extend(_link(link) for link in links)
         feed.children.extend(self.entry(change) for change in changes)
         return feed

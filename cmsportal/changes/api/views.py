@@ -48,7 +48,8 @@ class ChangePagination(MarkerPagination):
             raise ValidationError({"marker": f"A change marker is a change's id (digits), not {text[:40]!r}."})
         key = self.markers.filter(pk=int(text)).values_list(*self.key_fields).first()
         if key is None:
-            raise ValidationError({"marker": f"No change {text[:40]} to start from (or not one you may see)."})
+            # The same words whether the change is missing or hidden from the caller.
+            raise ValidationError({"marker": "The marker names no change you may see."})
         return tuple(key)
 
     def marker_of_key(self, key):
