@@ -7,6 +7,7 @@ order: `forward` walks toward older changes, `backward` toward newer ones.
 """
 
 from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -46,7 +47,12 @@ class ChangePagination(MarkerPagination):
     def parse_marker(self, text):
         if not (text.isascii() and text.isdigit() and len(text.lstrip("0") or "0") <= _MAX_ID_DIGITS):
             raise ValidationError({"marker": f"A change marker is a change's id (digits), not {text[:40]!r}."})
-        key = self.markers.filter(pk=int(text)).values_list(*self.key_fields).first()
+        lookup = self.markers.filter(pk=int(text)).values_list(*self.key_fields)
+        key = lookup.first()
+        if key is None and lookup.db != DEFAULT_DB_ALIAS:
+            # Read on a replica that has not replayed the change yet (the marker came from the primary or a
+            # replica further ahead): the primary knows it, and the page shows what the replica has past it.
+            key = lookup.using(DEFAULT_DB_ALIAS).first()
         if key is None:
             # The same words whether the change is missing or hidden from the caller.
             raise ValidationError({"marker": "The marker names no change you may see."})
