@@ -22,7 +22,8 @@ urlpatterns = [
     path("admin/login/", admin_login),
     path("admin/r/<path:content_type_id>/<path:object_id>/", admin.site.admin_view(view_on_site)),
     path("admin/", admin.site.urls),
-    # The CMS REST API and identity
+    # The CMS REST API and identity; the change feed before the API's catch-all for unknown paths
+    path("v1/", include("cmsportal.changes.api.urls")),
     path("v1/", include("cmsportal.api.urls")),
     path("v2.0/", include("cmsportal.identity.urls")),
 ]

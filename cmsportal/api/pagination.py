@@ -150,6 +150,9 @@ class Page:
     links: list[dict] = field(default_factory=list)
 
 
+_FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
+
+
 class MarkerPagination:
     """Keyset pagination by marker over `key_fields`; subclasses parse and format markers.
 
@@ -159,6 +162,9 @@ class MarkerPagination:
 
     key_fields: tuple[str, ...] = ()
     rels: dict[str, str] = {}
+    # The list's order: its key ascending, or (newest first, a change feed) descending. `forward` always walks
+    # the list's own order; the comparisons and sort orders below are written for ascending and flipped here.
+    descending: bool = False
 
     def __init__(self, filters=()):
         self.filters = tuple(filters)
@@ -217,9 +223,11 @@ class MarkerPagination:
             raise ValueError("paginate needs one column per key field.")
         ascending = list(columns)
         descending = [f"-{name}" for name in columns]
+        if self.descending:
+            ascending, descending = descending, ascending
 
         def keyset(operator, key):
-            return self._keyset(queryset, operator, key, fixed, columns)
+            return self._keyset(queryset, _FLIPPED[operator] if self.descending else operator, key, fixed, columns)
 
         # Beside a marker, what lies on the other side of the page is read by the page's own query, as scalar
         # subqueries PostgreSQL runs once, each an index probe from the marker: nothing precedes the page's first

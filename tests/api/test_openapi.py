@@ -19,6 +19,7 @@ OPERATIONS = {
     ("/v1/customer_accounts/{accountType}/{accountId}/metadata/{key}/detail", "get"),
     ("/v1/customer_accounts/{accountType}/{accountId}/contacts", "get"),
     ("/v1/customer_accounts/{accountType}/{accountId}/contacts/{contactNumber}", "get"),
+    ("/v1/changes", "get"),
 }
 
 
@@ -56,6 +57,21 @@ def test_parameters(spec):
     }
     history = spec["paths"]["/v1/customer_accounts/{accountType}/{accountId}/history"]["get"]
     assert "changeType" in {p["name"] for p in history["parameters"]}
+
+
+def test_change_feed(spec):
+    """JSON, XML and Atom; every filter of the change log and the marker paging; its faults."""
+    feed = spec["paths"]["/v1/changes"]["get"]
+    assert set(feed["responses"]["200"]["content"]) == {"application/json", "application/xml", "application/atom+xml"}
+    names = {p["name"] for p in feed["parameters"]}
+    filters = {"objectType", "action", "key", "rcn", "account", "actor", "q", "since", "until"}
+    assert filters | {"marker", "limit", "offset", "direction"} == names
+    assert {"400", "401", "406"} <= set(feed["responses"])
+    assert feed["security"]  # a token (or a session), like every other /v1/ path
+    change = spec["components"]["schemas"]["Change"]
+    assert {"id", "time", "requestId", "actor", "objectType", "objectKey", "action", "before", "after"} <= set(
+        change["properties"]
+    )
 
 
 def test_token_security_scheme(spec):

@@ -38,8 +38,11 @@ from accounts import filtersets as account_filtersets
 from accounts.api.views import ACCOUNT_FILTERS
 from accounts.choices import AccessPolicy, AccountStatus, AccountType, CollectionsStatus
 from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange
+from cmsportal.changes.choices import Action, ObjectType
+from cmsportal.changes.models import Change
+from cmsportal.changes.services import change_record
 from cmsportal.identity import services as identity
-from cmsportal.identity.access import scope_related, visible_accounts
+from cmsportal.identity.access import Actor, scope_related, visible_accounts
 from cmsportal.identity.models import ApiKey, TenantGrant, Token
 from cmsportal.models import RecentView
 from contacts import filtersets as contact_filtersets
@@ -151,6 +154,18 @@ FILTER_VALUES = {
         "namespace": ({"namespace": "zyxns"}, {"namespace": "zyxmissingns"}),
         "value": ({"value": "zyxsecretvalue"}, {"value": "zyxmissingvalue"}),
     },
+}
+# The change feed's filters (GET /v1/changes, ChangeFilterSet): (hidden parameters, missing parameters).
+CHANGE_FEED_FILTERS = {
+    "objectType": ({"objectType": "customer"}, {"objectType": "import"}),
+    "action": ({"action": "merge"}, {"action": "revoke"}),
+    "key": ({"key": f"{HIDDEN_TYPE}/{HIDDEN_ID}"}, {"key": f"{HIDDEN_TYPE}/{MISSING_ID}"}),
+    "rcn": ({"rcn": HIDDEN_RCN}, {"rcn": MISSING_RCN}),
+    "account": ({"account": f"{HIDDEN_TYPE}/{HIDDEN_ID}"}, {"account": f"{HIDDEN_TYPE}/{MISSING_ID}"}),
+    "actor": ({"actor": "zyxowner"}, {"actor": "zyxnobody"}),
+    "q": ({"q": HIDDEN_ID}, {"q": MISSING_ID}),
+    "since": ({"since": "2000-01-01"}, {"since": "2100-01-01"}),
+    "until": ({"until": "2100-01-01"}, {"until": "2000-01-01"}),
 }
 FILTERSET_MODULES = (account_filtersets, contact_filtersets, metadata_filtersets)
 
@@ -409,6 +424,21 @@ class Rules:
         )
         return [(hidden, Req("GET", f"{base}customer_accounts/{HIDDEN_TYPE}/{MISSING_ID}/nothing"))], []
 
+    def api_changes(self, route, name, pattern):
+        """The change feed: its filters with hidden and missing values, in JSON, XML and Atom; a marker naming a
+        hidden change against one naming a missing change."""
+        formats = ["xml", "atom"] if "format" in pattern.pattern.regex.groupindex else [None]
+        paired, world = [], []
+        for fmt in formats:
+            path = reverse(name, kwargs={"format": fmt} if fmt else {})
+            world.append(Req("GET", path))
+            for hidden, missing in CHANGE_FEED_FILTERS.values():
+                world.append(Req("GET", f"{path}?{urlencode(hidden)}"))
+                world.append(Req("GET", f"{path}?{urlencode(missing)}"))
+            hidden_change = Change.objects.filter(account_key=f"{HIDDEN_TYPE}/{HIDDEN_ID}").first()
+            paired.append((Req("GET", f"{path}?marker={hidden_change.pk}"), Req("GET", f"{path}?marker=987654321")))
+        return paired, world
+
     # the admin
 
     def admin_index(self, route, name, pattern):
@@ -505,6 +535,7 @@ RULES = (
     (r"^(customers|accounts|contacts)/<", "staff_object"),
     (r"^v1/\^customer_accounts?[/\\$]", "api"),
     (r"^(v1|v2\.0)/\^\.\*\?", "api_unknown"),
+    (r"^v1/\^changes", "api_changes"),
     (r"^admin/$", "admin_index"),
     (r"^admin/\^\(\?P<app_label>", "admin_app_index"),
     (r"^admin/\(\?P<url>", "admin_catch_all"),
@@ -772,6 +803,49 @@ class TenantMatrix(TestCase):
         EmailAddressFactory(contact=cls.hidden_contact, address="zyx.hidden@example.com")
         PhoneNumberFactory(contact=cls.hidden_contact, number="(512) 555-7319")
 
+        # The change log: one change of one's own account, and of the hidden account, customer and entry.
+        owner = Actor("zyxowner", "CUSTOMER")
+        with transaction.atomic():
+            mine_key, hidden_key = f"{AccountType.CLOUD}/{MINE_ID}", f"{HIDDEN_TYPE}/{HIDDEN_ID}"
+            change_record(
+                object_type=ObjectType.ACCOUNT,
+                object_key=mine_key,
+                action=Action.UPDATE,
+                before={"nickname": "a"},
+                after={"nickname": "b"},
+                rcn=MINE_RCN,
+                account_key=mine_key,
+            )
+            change_record(
+                object_type=ObjectType.ACCOUNT,
+                object_key=hidden_key,
+                action=Action.MERGE,
+                before={"name": "Zyxhidden Systems"},
+                after={"name": "Zyxhidden"},
+                actor=owner,
+                rcn=HIDDEN_RCN,
+                account_key=hidden_key,
+            )
+            change_record(
+                object_type=ObjectType.METADATA,
+                object_key=f"{hidden_key} {HIDDEN_KEY}",
+                action=Action.CREATE,
+                after={"key": HIDDEN_KEY, "value": "zyxsecretvalue"},
+                actor=owner,
+                rcn=HIDDEN_RCN,
+                account_key=hidden_key,
+                namespace=HIDDEN_KEY.partition(":")[0],
+            )
+            change_record(
+                object_type=ObjectType.CUSTOMER,
+                object_key=HIDDEN_RCN,
+                action=Action.UPDATE,
+                before={"name": "Zyxhidden"},
+                after={"name": "Zyxhidden Corp"},
+                actor=owner,
+                rcn=HIDDEN_RCN,
+            )
+
         # The other tenant's user, with a token and a key.
         cls.owner = UserFactory(username="zyxowner")
         cls.owner_grant = TenantGrantFactory(user=cls.owner, tenant_id=HIDDEN_TENANT)
@@ -950,6 +1024,7 @@ class TenantMatrix(TestCase):
         return [self.ask(clients.setdefault(who, self.client_for(who)), req) for who, req in requests]
 
     def remove_hidden(self):
+        Change.objects.exclude(account_key=f"{AccountType.CLOUD}/{MINE_ID}").delete()
         Account.objects.filter(pk__in=[self.hidden_account.pk, self.hidden_account_2.pk]).delete()
         Contact.objects.filter(pk=self.hidden_contact.pk).delete()
         Customer.objects.filter(pk=self.hidden_customer.pk).delete()
