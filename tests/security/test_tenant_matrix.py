@@ -20,6 +20,7 @@ One data set for the module (setUpTestData); writes of the paired requests are r
 """
 
 import html
+from datetime import UTC, datetime
 import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, unquote_plus, urlencode
@@ -30,6 +31,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Q
 from django.forms import ModelChoiceField
 from django.test import Client, RequestFactory, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -38,8 +40,13 @@ from accounts import filtersets as account_filtersets
 from accounts.api.views import ACCOUNT_FILTERS
 from accounts.choices import AccessPolicy, AccountStatus, AccountType, CollectionsStatus
 from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange
+from cmsportal.changes import filtersets as change_filtersets
+from cmsportal.changes.access import visible_changes
+from cmsportal.changes.choices import Action, ObjectType
+from cmsportal.changes.models import Change
+from cmsportal.changes.services import change_record
 from cmsportal.identity import services as identity
-from cmsportal.identity.access import scope_related, visible_accounts
+from cmsportal.identity.access import Actor, scope_related, visible_accounts
 from cmsportal.identity.models import ApiKey, TenantGrant, Token
 from cmsportal.models import RecentView
 from contacts import filtersets as contact_filtersets
@@ -146,13 +153,24 @@ FILTER_VALUES = {
         "rcn": ({"rcn": HIDDEN_RCN}, {"rcn": MISSING_RCN}),
         "q": ({"q": "Zyxhidden"}, {"q": "Qqqmissing"}),
     },
+    "ChangeFilterSet": {
+        "objectType": ({"objectType": "customer"}, {"objectType": "namespace"}),
+        "action": ({"action": "delete"}, {"action": "merge"}),
+        "key": ({"key": f"{HIDDEN_TYPE}/{HIDDEN_ID}"}, {"key": f"{HIDDEN_TYPE}/{MISSING_ID}"}),
+        "rcn": ({"rcn": HIDDEN_RCN}, {"rcn": MISSING_RCN}),
+        "account": ({"account": f"{HIDDEN_TYPE}/{HIDDEN_ID}"}, {"account": f"{HIDDEN_TYPE}/{MISSING_ID}"}),
+        "actor": ({"actor": "zyxowner"}, {"actor": "zyxnobody"}),
+        "q": ({"q": HIDDEN_ID}, {"q": MISSING_ID}),
+        "since": ({"since": "2031-01-01"}, {"since": "2040-01-01"}),
+        "until": ({"until": "2002-01-01"}, {"until": "1990-01-01"}),
+    },
     "MetadataFilterSet": {
         "key": ({"key": HIDDEN_KEY}, {"key": MISSING_KEY}),
         "namespace": ({"namespace": "zyxns"}, {"namespace": "zyxmissingns"}),
         "value": ({"value": "zyxsecretvalue"}, {"value": "zyxmissingvalue"}),
     },
 }
-FILTERSET_MODULES = (account_filtersets, contact_filtersets, metadata_filtersets)
+FILTERSET_MODULES = (account_filtersets, contact_filtersets, metadata_filtersets, change_filtersets)
 
 # Staff pages whose form names another customer or a metadata key: also sent for one's own object, naming hidden ones.
 NAMING_FORMS = {"accounts:customer_merge", "accounts:account_move", "metadata:metadata_add"}
@@ -166,6 +184,8 @@ LIST_PAGES = {
     "accounts:account_export": "AccountFilterSet",
     "contacts:contact_list": "ContactFilterSet",
     "contacts:contact_export": "ContactFilterSet",
+    "changes:change_list": "ChangeFilterSet",
+    "changes:change_export": "ChangeFilterSet",
 }
 
 # The URL conf's patterns nobody needs to reach as a tenant: (route regex, reason).
@@ -499,7 +519,7 @@ class Rules:
 RULES = (
     (r"^$", "home"),
     (r"^search/", "search"),
-    (r"^(customers|accounts|contacts)/(export\.csv)?$", "list_page"),
+    (r"^(customers|accounts|contacts|changes)/(export\.csv)?$", "list_page"),
     (r"^accounts/bulk/$", "bulk"),
     (r"^saved-filters/$", "saved_filters"),
     (r"^(customers|accounts|contacts)/<", "staff_object"),
@@ -717,6 +737,11 @@ FORM_EXTRAS = {
 }
 
 
+def change_log(**kwargs):
+    with transaction.atomic():
+        return change_record(**kwargs)
+
+
 def model_admin_of(model):
     return admin.site._registry[model]
 
@@ -771,6 +796,8 @@ class TenantMatrix(TestCase):
         AccountContactFactory(account=cls.hidden_account, contact=cls.hidden_contact, roles=["BILLING"])
         EmailAddressFactory(contact=cls.hidden_contact, address="zyx.hidden@example.com")
         PhoneNumberFactory(contact=cls.hidden_contact, number="(512) 555-7319")
+
+        cls.record_changes()
 
         # The other tenant's user, with a token and a key.
         cls.owner = UserFactory(username="zyxowner")
@@ -886,7 +913,8 @@ class TenantMatrix(TestCase):
             model = filterset_class._meta.model
             for user in (self.tenant, self.clerk):
                 request = self.request_for(user)
-                base = scope_related(model, user)
+                # The change log's gate is its own (cmsportal.changes.access), as every reader of it uses.
+                base = visible_changes(user) if model is Change else scope_related(model, user)
                 if base is None:
                     base = model.objects.all()
                 for name, (hidden, missing) in FILTER_VALUES[filterset_class.__name__].items():
@@ -949,7 +977,55 @@ class TenantMatrix(TestCase):
         clients = {}
         return [self.ask(clients.setdefault(who, self.client_for(who)), req) for who, req in requests]
 
+    @classmethod
+    def record_changes(cls):
+        """The change log: one's own account's changes; the hidden ones' (of one's own customer too), hidden
+        metadata, a hidden contact and customer, by the other tenant's user, at times nothing visible has."""
+        mine = Actor("tenant-user", "RACKER")
+        for account in (cls.mine_account, cls.hidden_account, cls.hidden_account_2):
+            change_log(
+                actor=mine if account is cls.mine_account else Actor("zyxowner", "RACKER"),
+                object_type=ObjectType.ACCOUNT,
+                object_key=account.key,
+                action=Action.UPDATE,
+                rcn=account.customer.rcn,
+                account_key=account.key,
+                before={"name": "Before"},
+                after={"name": account.name},
+            )
+        hidden = Actor("zyxowner", "RACKER")
+        change_log(
+            actor=hidden,
+            object_type=ObjectType.METADATA,
+            object_key=f"{cls.hidden_account.key} {HIDDEN_KEY}",
+            action=Action.DELETE,
+            rcn=HIDDEN_RCN,
+            account_key=cls.hidden_account.key,
+            namespace="zyxns",
+            before={"key": HIDDEN_KEY, "value": "zyxsecretvalue"},
+            when=datetime(2031, 6, 1, tzinfo=UTC),
+        )
+        change_log(
+            actor=hidden,
+            object_type=ObjectType.CONTACT,
+            object_key=HIDDEN_RPN,
+            action=Action.UPDATE,
+            rcn=HIDDEN_RCN,
+            after={"lastName": "Zyxhidden"},
+            when=datetime(2001, 6, 1, tzinfo=UTC),
+        )
+        change_log(
+            actor=hidden,
+            object_type=ObjectType.CUSTOMER,
+            object_key=HIDDEN_RCN,
+            action=Action.CREATE,
+            rcn=HIDDEN_RCN,
+            after={"name": "Zyxhidden Corp"},
+        )
+
     def remove_hidden(self):
+        hidden_keys = [self.hidden_account.key, self.hidden_account_2.key]
+        Change.objects.filter(Q(account_key__in=hidden_keys) | Q(rcn=HIDDEN_RCN)).delete()
         Account.objects.filter(pk__in=[self.hidden_account.pk, self.hidden_account_2.pk]).delete()
         Contact.objects.filter(pk=self.hidden_contact.pk).delete()
         Customer.objects.filter(pk=self.hidden_customer.pk).delete()
