@@ -16,6 +16,7 @@ PAGES = [
     ("customer-detail", "/customers/RCN-100-200-300/"),
     ("contact-detail", "/contacts/RPN-111-222-333/"),
     ("contact-edit", "/contacts/RPN-111-222-333/edit/"),
+    ("change-log", "/changes/"),
 ]
 PHONE_PAGES = {"home", "search-results", "account-detail", "contact-edit"}
 
