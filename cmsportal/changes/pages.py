@@ -24,6 +24,8 @@ __all__ = ["SECTION_ROWS", "ChangeRow", "change_rows", "changes_section"]
 
 # The latest changes a detail page shows; the rest are one link away on the change log.
 SECTION_ROWS = 10
+# The fields of a change's diff shown at once.
+DIFF_SHOWN = 6
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,15 @@ class ChangeRow:
     lines: list[DiffLine] = field(default_factory=list)
     show_old: bool = True
     show_new: bool = True
+
+    @property
+    def head(self) -> list[DiffLine]:
+        """The lines shown at once; the rest (`tail`) behind a "more" (a created object lists every field)."""
+        return self.lines[:DIFF_SHOWN]
+
+    @property
+    def tail(self) -> list[DiffLine]:
+        return self.lines[DIFF_SHOWN:]
 
 
 def _shown(value) -> str:

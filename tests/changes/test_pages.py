@@ -17,7 +17,7 @@ from cmsportal.changes.representations import CSV_HEADER
 from cmsportal.changes.services import change_record
 from cmsportal.identity.access import Actor
 from cmsportal.identity.models import TenantGrant
-from tests.factories import ContactFactory, CustomerFactory, NamespaceFactory, StaffFactory, UserFactory
+from tests.factories import ContactFactory, NamespaceFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +171,13 @@ def test_create_shows_new_values_and_delete_the_old(superuser_client, world):
     assert (deleted.show_old, deleted.show_new) == (True, False)
     assert [(line.key, line.new) for line in created.lines] == [("key", "secret:pin"), ("value", "4242")]
     assert [(line.key, line.old) for line in deleted.lines] == [("key", "support:tier"), ("value", "gold")]
+
+
+def test_a_long_diff_shows_its_first_fields_and_the_rest_behind_more(superuser_client, world):
+    response = superuser_client.get("/changes/", {"objectType": "account", "action": "create"})
+    row = response.context["rows"][0]
+    assert len(row.head) == 6 and row.tail and row.head + row.tail == row.lines
+    assert f"{len(row.tail)} more fields" in response.content.decode()
 
 
 def test_object_link_only_while_the_object_exists(superuser_client, world):

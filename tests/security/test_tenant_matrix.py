@@ -20,9 +20,9 @@ One data set for the module (setUpTestData); writes of the paired requests are r
 """
 
 import html
-from datetime import UTC, datetime
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import quote, quote_plus, unquote_plus, urlencode
 
 import django_filters
