@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
 from cmsportal import pages
+from cmsportal.changes.pages import changes_section
 from cmsportal.identity.access import actor_for, can_view_all, visible_accounts
 from contacts.models import AccountContact, AccountContactRole
 from metadata.models import Namespace, namespace_of
@@ -144,6 +145,7 @@ def customer_detail(request, rcn):
             "contacts": contacts,
             "contacts_more": len(contacts) >= DETAIL_ROWS,
             "rcn_changes": rcn_changes,
+            "changes": changes_section(request.user, query={"rcn": customer.rcn}, rcn=customer.rcn),
             "can_merge": request.user.has_perm("accounts.change_customer"),
         },
     )
@@ -310,6 +312,7 @@ def account_detail(request, type, account_id):
             "history": history,
             "rcn_changes": rcn_changes,
             "metadata_groups": metadata_groups(account, user),
+            "changes": changes_section(user, query={"account": account.key}, account_key=account.key),
             "detail_rows": DETAIL_ROWS,
             "timeline_rows": TIMELINE_ROWS,
             "can_change": user.has_perm("accounts.change_account"),

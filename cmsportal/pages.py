@@ -508,9 +508,10 @@ def run_action(
 # --- list pages ----------------------------------------------------------------------------------
 
 
-def sort_from(request, sort_keys: dict) -> tuple[str, bool]:
-    """The requested whitelisted sort key and whether it is descending; the first key otherwise."""
-    raw = request.GET.get("sort", "")
+def sort_from(request, sort_keys: dict, default: str = "") -> tuple[str, bool]:
+    """The requested whitelisted sort key and whether it is descending; `default` (e.g. "-id") or the first
+    key ascending otherwise."""
+    raw = request.GET.get("sort", "") or default
     descending = raw.startswith("-")
     name = raw.lstrip("-")
     if name not in sort_keys:
@@ -519,17 +520,27 @@ def sort_from(request, sort_keys: dict) -> tuple[str, bool]:
 
 
 def list_page(
-    request, *, filterset, sort_keys: dict, template: str, extra=None, prepare=None, columns=None, list_name=None
+    request,
+    *,
+    filterset,
+    sort_keys: dict,
+    template: str,
+    extra=None,
+    prepare=None,
+    columns=None,
+    list_name=None,
+    default_sort="",
 ):
     """Render a browse list: filter form and chips, capped count, sortable columns, keyset pages of a chosen size.
 
     `list_name`: the list's URL name, to offer the person's saved filters of it (cmsportal.models.SavedFilter).
     `columns(queryset, fields)`: the names to order and compare the filtered queryset by for a sort key's
     `fields`, when the filters provide better ones (e.g. a copy of the key on a joined, indexed table).
+    `default_sort`: the order without `?sort=` (as sort_from), e.g. "-id" for newest first.
     """
     from django.shortcuts import render
 
-    sort, descending = sort_from(request, sort_keys)
+    sort, descending = sort_from(request, sort_keys, default_sort)
     key = sort_keys[sort]
     size = page_size(request)
     qs, errors = apply_filterset(filterset)
@@ -577,11 +588,22 @@ def list_page(
     return render(request, template, context)
 
 
-def list_export(request, *, filterset, sort_keys: dict, filename: str, header: list[str], row_values, columns=None):
-    """CSV of exactly the filtered list, in the list's order, streamed in keyset batches (`columns`: as list_page)."""
+def list_export(
+    request,
+    *,
+    filterset,
+    sort_keys: dict,
+    filename: str,
+    header: list[str],
+    row_values,
+    columns=None,
+    default_sort="",
+):
+    """CSV of exactly the filtered list, in the list's order, streamed in keyset batches (`columns`, `default_sort`:
+    as list_page)."""
     from django.http import HttpResponseBadRequest
 
-    sort, descending = sort_from(request, sort_keys)
+    sort, descending = sort_from(request, sort_keys, default_sort)
     qs, errors = apply_filterset(filterset)
     if qs is None:
         return HttpResponseBadRequest("; ".join(errors), content_type="text/plain; charset=utf-8")

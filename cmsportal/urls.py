@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("contacts.urls")),
     path("", include("metadata.urls")),
+    path("", include("cmsportal.changes.urls")),
     # Administration: the admin's own sign-in page, answering 429 when the limit holds; "view on site"
     # before the admin's own redirect, which would follow any object, hidden or not
     path("admin/login/", admin_login),

@@ -8,6 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from cmsportal import pages
+from cmsportal.changes.choices import ObjectType
+from cmsportal.changes.pages import changes_section
 from cmsportal.identity.access import actor_for, visible_accounts
 
 from . import services
@@ -92,6 +94,12 @@ def contact_detail(request, contact_number):
             "addresses": list(contact.addresses.all()),
             "emails": list(contact.email_addresses.all()),
             "phones": list(contact.phone_numbers.all()),
+            "changes": changes_section(
+                request.user,
+                query={"objectType": ObjectType.CONTACT, "key": contact.contact_number},
+                object_type=ObjectType.CONTACT,
+                object_key=contact.contact_number,
+            ),
             "can_change": request.user.has_perm("contacts.change_contact"),
             "prefs": [
                 ("Calls", contact.do_not_call),

@@ -6,12 +6,15 @@ import io
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
 from accounts import services
 from accounts.models import Account, AccountHistory, RCNChange, StatusChange
 from cmsportal import pages
+from cmsportal.changes.choices import Action, ObjectType
+from cmsportal.changes.services import change_record
 from cmsportal.identity.access import Actor
 from cmsportal.identity.models import TenantGrant
 from tests.conftest import on_postgres
@@ -426,10 +429,34 @@ def _busy_account(n):
     return account
 
 
+def _record_changes(rows, *, rcn, account_key):
+    """Changes of the account, of its metadata (a namespace to redact) and of its customer's contact."""
+    with transaction.atomic():
+        for i in range(rows):
+            for object_type, key, namespace in (
+                (ObjectType.ACCOUNT, account_key, None),
+                (ObjectType.METADATA, f"{account_key} ns{i % 3}:key{i}", f"ns{i % 3}"),
+                (ObjectType.CONTACT, f"RPN-{i:03d}-000-000", None),
+            ):
+                change_record(
+                    actor=ACTOR,
+                    object_type=object_type,
+                    object_key=key,
+                    action=Action.UPDATE,
+                    rcn=rcn,
+                    account_key=account_key if object_type != ObjectType.CONTACT else None,
+                    namespace=namespace,
+                    before={"value": "a"},
+                    after={"value": "b"},
+                )
+
+
 @pytest.mark.parametrize("rows", [3, 30])
 def test_account_detail_query_budget(staff_client, django_assert_max_num_queries, rows):
     account = _busy_account(rows)
-    with django_assert_max_num_queries(20):  # 4 of them record the view (pages.record_view)
+    _record_changes(rows, rcn=account.customer.rcn, account_key=account.key)
+    # 4 of them record the view (pages.record_view); 3 the Changes section (cmsportal.changes.pages)
+    with django_assert_max_num_queries(22):
         response = staff_client.get(account.get_absolute_url())
     assert response.content.decode().count('data-testid="contact-row"') == rows
 
@@ -441,7 +468,9 @@ def test_customer_detail_query_budget(staff_client, django_assert_max_num_querie
         account = AccountFactory(customer=customer, account_id=f"c{rows}-{i}")
         RCNChangeFactory(account=account)
         AccountContactFactory(account=account, contact__customer=customer)
-    with django_assert_max_num_queries(14):  # 4 of them record the view (pages.record_view)
+    _record_changes(rows, rcn=customer.rcn, account_key=account.key)
+    # 4 of them record the view (pages.record_view); 3 the Changes section (cmsportal.changes.pages)
+    with django_assert_max_num_queries(16):
         response = staff_client.get(customer.get_absolute_url())
     assert response.content.decode().count('data-testid="account-row"') == rows
 

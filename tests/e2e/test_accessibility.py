@@ -75,6 +75,9 @@ def test_browse_pages(as_staff, scheme):
     scan.visit("account detail", "/accounts/CLOUD/5342823/")
     scan.visit("suspended account detail", "/accounts/MANAGED_HOSTING/7777/")
     scan.visit("contact detail", "/contacts/RPN-111-222-333/")
+    scan.visit("change log", "/changes/")
+    scan.visit("change log filtered", "/changes/?objectType=account&action=update&sort=id")
+    scan.visit("change log with refused filter", "/changes/?since=yesterday")
     scan.visit("not found", "/accounts/CLOUD/404404/")
     scan.check()
 

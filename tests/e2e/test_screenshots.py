@@ -4,6 +4,9 @@ phone; and the one thing a picture shows that a test can check: no page is wider
 import pytest
 from playwright.sync_api import expect
 
+from accounts import services as account_services
+from cmsportal.identity.access import Actor
+
 pytestmark = pytest.mark.e2e
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -16,6 +19,7 @@ PAGES = [
     ("customer-detail", "/customers/RCN-100-200-300/"),
     ("contact-detail", "/contacts/RPN-111-222-333/"),
     ("contact-edit", "/contacts/RPN-111-222-333/edit/"),
+    ("change-log", "/changes/"),
 ]
 PHONE_PAGES = {"home", "search-results", "account-detail", "contact-edit"}
 
@@ -46,6 +50,10 @@ def test_main_pages(site, world, staff, screenshots_dir):
     page.set_viewport_size(DESKTOP)
     site.sign_in(staff.username)
     expect(page.get_by_test_id("sign-out")).to_be_visible()
+    # A change of a few fields for the change log's picture, beside the created records' every field.
+    account_services.account_nickname_change(
+        account=world.acme_cloud, actor=Actor("e2e-staff", "RACKER"), nickname="Road Runner"
+    )
     for name, path in PAGES:
         site.go(path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()

@@ -22,6 +22,7 @@ One data set for the module (setUpTestData); writes of the paired requests are r
 import html
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import quote, quote_plus, unquote_plus, urlencode
 
 import django_filters
@@ -38,6 +39,8 @@ from accounts import filtersets as account_filtersets
 from accounts.api.views import ACCOUNT_FILTERS
 from accounts.choices import AccessPolicy, AccountStatus, AccountType, CollectionsStatus
 from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange
+from cmsportal.changes import filtersets as change_filtersets
+from cmsportal.changes.access import visible_changes
 from cmsportal.changes.choices import Action, ObjectType
 from cmsportal.changes.models import Change
 from cmsportal.changes.services import change_record
@@ -149,6 +152,17 @@ FILTER_VALUES = {
         "rcn": ({"rcn": HIDDEN_RCN}, {"rcn": MISSING_RCN}),
         "q": ({"q": "Zyxhidden"}, {"q": "Qqqmissing"}),
     },
+    "ChangeFilterSet": {
+        "objectType": ({"objectType": "customer"}, {"objectType": "namespace"}),
+        "action": ({"action": "delete"}, {"action": "merge"}),
+        "key": ({"key": f"{HIDDEN_TYPE}/{HIDDEN_ID}"}, {"key": f"{HIDDEN_TYPE}/{MISSING_ID}"}),
+        "rcn": ({"rcn": HIDDEN_RCN}, {"rcn": MISSING_RCN}),
+        "account": ({"account": f"{HIDDEN_TYPE}/{HIDDEN_ID}"}, {"account": f"{HIDDEN_TYPE}/{MISSING_ID}"}),
+        "actor": ({"actor": "zyxowner"}, {"actor": "zyxnobody"}),
+        "q": ({"q": HIDDEN_ID}, {"q": MISSING_ID}),
+        "since": ({"since": "2031-01-01"}, {"since": "2040-01-01"}),
+        "until": ({"until": "2002-01-01"}, {"until": "1990-01-01"}),
+    },
     "MetadataFilterSet": {
         "key": ({"key": HIDDEN_KEY}, {"key": MISSING_KEY}),
         "namespace": ({"namespace": "zyxns"}, {"namespace": "zyxmissingns"}),
@@ -167,7 +181,7 @@ CHANGE_FEED_FILTERS = {
     "since": ({"since": "2000-01-01"}, {"since": "2100-01-01"}),
     "until": ({"until": "2100-01-01"}, {"until": "2000-01-01"}),
 }
-FILTERSET_MODULES = (account_filtersets, contact_filtersets, metadata_filtersets)
+FILTERSET_MODULES = (account_filtersets, contact_filtersets, metadata_filtersets, change_filtersets)
 
 # Staff pages whose form names another customer or a metadata key: also sent for one's own object, naming hidden ones.
 NAMING_FORMS = {"accounts:customer_merge", "accounts:account_move", "metadata:metadata_add"}
@@ -181,6 +195,8 @@ LIST_PAGES = {
     "accounts:account_export": "AccountFilterSet",
     "contacts:contact_list": "ContactFilterSet",
     "contacts:contact_export": "ContactFilterSet",
+    "changes:change_list": "ChangeFilterSet",
+    "changes:change_export": "ChangeFilterSet",
 }
 
 # The URL conf's patterns nobody needs to reach as a tenant: (route regex, reason).
@@ -529,7 +545,7 @@ class Rules:
 RULES = (
     (r"^$", "home"),
     (r"^search/", "search"),
-    (r"^(customers|accounts|contacts)/(export\.csv)?$", "list_page"),
+    (r"^(customers|accounts|contacts|changes)/(export\.csv)?$", "list_page"),
     (r"^accounts/bulk/$", "bulk"),
     (r"^saved-filters/$", "saved_filters"),
     (r"^(customers|accounts|contacts)/<", "staff_object"),
@@ -748,6 +764,11 @@ FORM_EXTRAS = {
 }
 
 
+def change_log(**kwargs):
+    with transaction.atomic():
+        return change_record(**kwargs)
+
+
 def model_admin_of(model):
     return admin.site._registry[model]
 
@@ -845,6 +866,7 @@ class TenantMatrix(TestCase):
                 actor=owner,
                 rcn=HIDDEN_RCN,
             )
+        cls.record_changes()
 
         # The other tenant's user, with a token and a key.
         cls.owner = UserFactory(username="zyxowner")
@@ -960,7 +982,8 @@ class TenantMatrix(TestCase):
             model = filterset_class._meta.model
             for user in (self.tenant, self.clerk):
                 request = self.request_for(user)
-                base = scope_related(model, user)
+                # The change log's gate is its own (cmsportal.changes.access), as every reader of it uses.
+                base = visible_changes(user) if model is Change else scope_related(model, user)
                 if base is None:
                     base = model.objects.all()
                 for name, (hidden, missing) in FILTER_VALUES[filterset_class.__name__].items():
@@ -1022,6 +1045,52 @@ class TenantMatrix(TestCase):
         RecentView.objects.all().delete()
         clients = {}
         return [self.ask(clients.setdefault(who, self.client_for(who)), req) for who, req in requests]
+
+    @classmethod
+    def record_changes(cls):
+        """The change log: one's own account's changes; the hidden ones' (of one's own customer too), hidden
+        metadata, a hidden contact and customer, by the other tenant's user, at times nothing visible has."""
+        mine = Actor("tenant-user", "RACKER")
+        for account in (cls.mine_account, cls.hidden_account, cls.hidden_account_2):
+            change_log(
+                actor=mine if account is cls.mine_account else Actor("zyxowner", "RACKER"),
+                object_type=ObjectType.ACCOUNT,
+                object_key=account.key,
+                action=Action.UPDATE,
+                rcn=account.customer.rcn,
+                account_key=account.key,
+                before={"name": "Before"},
+                after={"name": account.name},
+            )
+        hidden = Actor("zyxowner", "RACKER")
+        change_log(
+            actor=hidden,
+            object_type=ObjectType.METADATA,
+            object_key=f"{cls.hidden_account.key} {HIDDEN_KEY}",
+            action=Action.DELETE,
+            rcn=HIDDEN_RCN,
+            account_key=cls.hidden_account.key,
+            namespace="zyxns",
+            before={"key": HIDDEN_KEY, "value": "zyxsecretvalue"},
+            when=datetime(2031, 6, 1, tzinfo=UTC),
+        )
+        change_log(
+            actor=hidden,
+            object_type=ObjectType.CONTACT,
+            object_key=HIDDEN_RPN,
+            action=Action.UPDATE,
+            rcn=HIDDEN_RCN,
+            after={"lastName": "Zyxhidden"},
+            when=datetime(2001, 6, 1, tzinfo=UTC),
+        )
+        change_log(
+            actor=hidden,
+            object_type=ObjectType.CUSTOMER,
+            object_key=HIDDEN_RCN,
+            action=Action.CREATE,
+            rcn=HIDDEN_RCN,
+            after={"name": "Zyxhidden Corp"},
+        )
 
     def remove_hidden(self):
         Change.objects.exclude(account_key=f"{AccountType.CLOUD}/{MINE_ID}").delete()
