@@ -133,7 +133,9 @@ class SubscriptionAdmin(WebhookPermissions, ServiceAdmin):
             if change:
                 outbox.subscription_update(subscription=obj, **values)
                 return
-            _, secret = outbox.subscription_create(instance=obj, secret=form.cleaned_data.get("signing_secret") or "", **values)
+            _, secret = outbox.subscription_create(
+                instance=obj, secret=form.cleaned_data.get("signing_secret") or "", **values
+            )
         # Kept on this request only, for the page that shows it once; it never reaches a session or a cookie.
         request._cms_subscription_secret = secret
 
@@ -148,6 +150,11 @@ class SubscriptionAdmin(WebhookPermissions, ServiceAdmin):
         response = TemplateResponse(request, self.created_template, context)
         response["Cache-Control"] = "no-store"
         return response
+
+    def get_deleted_objects(self, objs, request):
+        # A subscription's deliveries go with it (subscription_delete): deleting them needs no permission of its own.
+        deleted, counts, needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, needed - {Delivery._meta.verbose_name}, protected
 
     def delete_model(self, request, obj):
         outbox.subscription_delete(subscription=obj)

@@ -192,7 +192,9 @@ def deliveries_claim(
         )
         if not chosen:
             return []
-        Delivery.objects.using(using).filter(pk__in=chosen).update(attempts=F("attempts") + 1, next_attempt_at=now + lease)
+        Delivery.objects.using(using).filter(pk__in=chosen).update(
+            attempts=F("attempts") + 1, next_attempt_at=now + lease
+        )
         return list(
             Delivery.objects.using(using).filter(pk__in=chosen).select_related("change", "subscription").order_by("id")
         )

@@ -122,7 +122,12 @@ def subscribe(receiver, name="hooks", **values) -> Subscription:
 def record(key="CLOUD/100001", object_type="account", action="update", n=0) -> Change:
     with transaction.atomic():
         return change_record(
-            object_type=object_type, object_key=key, action=action, before={"n": n}, after={"n": n + 1}, actor=Actor.system()
+            object_type=object_type,
+            object_key=key,
+            action=action,
+            before={"n": n},
+            after={"n": n + 1},
+            actor=Actor.system(),
         )
 
 
@@ -215,10 +220,17 @@ def test_filters_by_object_type_and_action(db, receiver):
     record(object_type="customer", key="RCN-1", action="delete")
     record(object_type="tenant_grant", key="u t", action="role_add")
     record(object_type="api_key", key="u k", action="issue")
-    got = {s.name: sorted(Delivery.objects.filter(subscription=s).values_list("change__object_type", "change__action"))
-           for s in (everything, accounts, deletes, grants, disabled)}  # fmt: skip
+    got = {
+        s.name: sorted(Delivery.objects.filter(subscription=s).values_list("change__object_type", "change__action"))
+        for s in (everything, accounts, deletes, grants, disabled)
+    }
     assert got == {
-        "everything": [("account", "update"), ("api_key", "issue"), ("customer", "delete"), ("tenant_grant", "role_add")],
+        "everything": [
+            ("account", "update"),
+            ("api_key", "issue"),
+            ("customer", "delete"),
+            ("tenant_grant", "role_add"),
+        ],
         "accounts": [("account", "update")],
         "deletes": [("customer", "delete")],
         "grants": [("tenant_grant", "role_add")],

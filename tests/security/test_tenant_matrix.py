@@ -38,6 +38,7 @@ from accounts import filtersets as account_filtersets
 from accounts.api.views import ACCOUNT_FILTERS
 from accounts.choices import AccessPolicy, AccountStatus, AccountType, CollectionsStatus
 from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange
+from cmsportal.changes.models import Delivery, Subscription
 from cmsportal.identity import services as identity
 from cmsportal.identity.access import scope_related, visible_accounts
 from cmsportal.identity.models import ApiKey, TenantGrant, Token
@@ -613,6 +614,9 @@ class World:
             get_user_model(): None,
             Namespace: None,
             Group: None,
+            # Webhooks: only for staff who see everything; the clerk sees no subscription and no delivery.
+            Subscription: None,
+            Delivery: None,
         }.get(model, "unknown")
 
     def own_object(self, model):
