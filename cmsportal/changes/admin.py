@@ -7,6 +7,7 @@ staff who see every account and may read every namespace manage subscriptions or
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
@@ -119,13 +120,23 @@ class SubscriptionAdmin(WebhookPermissions, ServiceAdmin):
     def filters(self, obj):
         return f"{obj.object_types or 'every type'}; {obj.actions or 'every action'}"
 
-    @admin.display(description="Pending")
-    def pending(self, obj):
-        return obj.deliveries.filter(state=DeliveryState.PENDING).count()
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                pending_count=Count("deliveries", filter=Q(deliveries__state=DeliveryState.PENDING)),
+                dead_count=Count("deliveries", filter=Q(deliveries__state=DeliveryState.DEAD)),
+            )
+        )
 
-    @admin.display(description="Dead")
+    @admin.display(description="Pending", ordering="pending_count")
+    def pending(self, obj):
+        return obj.pending_count
+
+    @admin.display(description="Dead", ordering="dead_count")
     def dead(self, obj):
-        return obj.deliveries.filter(state=DeliveryState.DEAD).count()
+        return obj.dead_count
 
     def save_model(self, request, obj, form, change):
         values = {name: form.cleaned_data[name] for name in SubscriptionForm.Meta.fields}

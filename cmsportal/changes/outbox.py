@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -46,11 +47,20 @@ def _like(value: str) -> str:
     return "%," + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ",%"
 
 
+def _cursor(connection):
+    """On PostgreSQL (cmsportal.postgresql) a cursor whose statements the server prepares: the outbox's statement
+    runs with every change, so it is parsed and planned once per connection (unless CMS_PREPARED_STATEMENTS
+    is off); elsewhere an ordinary cursor."""
+    if getattr(settings, "CMS_PREPARED_STATEMENTS", True) and hasattr(connection, "prepared_cursor"):
+        return connection.prepared_cursor()
+    return connection.cursor()
+
+
 def enqueue(change: Change) -> None:
     """Add the change's deliveries: one per enabled subscription whose filters match. One statement."""
     delivery, subscription = Delivery._meta.db_table, Subscription._meta.db_table
     connection = connections[change._state.db or "default"]
-    with connection.cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(
             f"INSERT INTO {delivery} "  # noqa: S608 (table names from the models; values are parameters)
             "(subscription_id, change_id, object_type, object_key, state, attempts, next_attempt_at, last_error) "
@@ -150,9 +160,9 @@ def deliveries_resend(*, deliveries: QuerySet | Iterable[int], now: datetime | N
 
 
 def _due(now: datetime, using: str) -> QuerySet:
-    """Pending deliveries due at `now`, each the oldest pending of its subscription and object; on PostgreSQL
-    only those of transactions older than every one still running, so an earlier change of the same object
-    that commits later cannot be overtaken."""
+    """Pending deliveries due at `now` of enabled subscriptions (a disabled one's wait), each the oldest pending
+    of its subscription and object; on PostgreSQL only those of transactions older than every one still
+    running, so an earlier change of the same object that commits later cannot be overtaken."""
     earlier = Delivery.objects.using(using).filter(
         subscription_id=OuterRef("subscription_id"),
         object_type=OuterRef("object_type"),
@@ -162,7 +172,7 @@ def _due(now: datetime, using: str) -> QuerySet:
     )
     due = (
         Delivery.objects.using(using)
-        .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+        .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now, subscription__enabled=True)
         .exclude(Exists(earlier))
     )
     if connections[using].vendor == "postgresql":

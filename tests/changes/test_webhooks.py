@@ -238,6 +238,17 @@ def test_filters_by_object_type_and_action(db, receiver):
     }
 
 
+def test_a_disabled_subscription_s_deliveries_wait(db, receiver):
+    subscription = subscribe(receiver)
+    record(n=0)
+    outbox.subscription_update(subscription=subscription, enabled=False)
+    record(n=1)  # not queued: the subscription is disabled
+    assert worker().drain() == 0 and receiver.received == []
+    outbox.subscription_update(subscription=subscription, enabled=True)
+    assert worker().drain() == 1
+    assert [body["change"]["before"] for body in receiver.bodies()] == [{"n": 0}]
+
+
 def test_subscriptions_are_checked(db):
     with pytest.raises(ValidationError, match="url"):
         outbox.subscription_create(name="ftp", url="ftp://example.com/hooks", secret=SECRET)
@@ -282,7 +293,8 @@ def test_an_object_s_deliveries_go_out_in_order_and_wait_for_a_failing_one(db, r
     assert set(Delivery.objects.values_list("state", flat=True)) == {DeliveryState.DELIVERED}
 
 
-def test_a_failing_receiver_is_retried_with_backoff_then_recovers(db, receiver):
+def test_a_failing_receiver_is_retried_with_backoff_then_recovers(db, receiver, caplog):
+    caplog.set_level("INFO", logger="cmsportal.changes.delivery")
     subscribe(receiver)
     record()
     receiver.script = [500, "close", "slow"]
@@ -310,6 +322,11 @@ def test_a_failing_receiver_is_retried_with_backoff_then_recovers(db, receiver):
     delivery, _ = attempt()
     assert (delivery.state, delivery.attempts, delivery.last_status, delivery.last_error) == ("delivered", 4, 204, "")
     assert [body["attempt"] for body in receiver.bodies()] == [1, 2, 3, 4]
+    # One line per attempt: what happened, and when it is tried again.
+    lines = [r.getMessage() for r in caplog.records if r.name == "cmsportal.changes.delivery"]
+    assert len(lines) == 4 and all(f"delivery {delivery.pk} " in line for line in lines)
+    assert "attempt 1/8: HTTP 500" in lines[0] and "retry in" in lines[0]
+    assert "attempt 4/8: delivered (HTTP 204" in lines[3]
     assert {body["delivery"] for body in receiver.bodies()} == {str(delivery.pk)}
 
 
@@ -445,3 +462,38 @@ def test_two_workers_never_send_a_delivery_twice_and_keep_each_object_s_order(re
         sent = [body["change"]["before"]["n"] for body in bodies if body["change"]["objectKey"] == f"CLOUD/{number}"]
         assert sent == list(range(per_object))
     assert Delivery.objects.filter(state=DeliveryState.DELIVERED, attempts=1).count() == total
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_command_delivers_and_stops_on_sigterm(receiver):
+    """`manage.py cms_deliver` as deployed: a process of its own, delivering, then stopping cleanly on SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    subscribe(receiver)
+    record()
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    process = subprocess.Popen(  # noqa: S603 (this interpreter, this project's manage.py)
+        [sys.executable, "manage.py", "cms_deliver", "--poll", "0.2"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "0"},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not receiver.received and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        assert receiver.received and all(receiver.received[0]["verified"])
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = process.stderr.read()
+    assert "delivered (HTTP 204" in log and "webhook worker stopped" in log
+    assert Delivery.objects.get().state == DeliveryState.DELIVERED
