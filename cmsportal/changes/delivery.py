@@ -87,10 +87,13 @@ class Outcome:
 
 def post(url: str, body: bytes, headers: dict, *, connect_timeout: float, read_timeout: float) -> Outcome:
     """POST `body`; `connect_timeout` bounds the connection, `read_timeout` each wait for the answer."""
-    parts = urllib.parse.urlsplit(url)
-    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    connection = kind(parts.hostname, parts.port, timeout=connect_timeout)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection = kind(parts.hostname, parts.port, timeout=connect_timeout)
+    except (ValueError, http.client.HTTPException) as error:  # a URL stored before it was checked, say
+        return Outcome(None, f"Bad URL: {error}")
     try:
         connection.connect()
         connection.sock.settimeout(read_timeout)

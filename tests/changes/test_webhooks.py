@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from cmsportal import dates
 from cmsportal.changes import outbox
-from cmsportal.changes.delivery import Worker, backoff, body_of, sign
+from cmsportal.changes.delivery import Worker, backoff, body_of, post, sign
 from cmsportal.changes.models import Change, Delivery, DeliveryState, Subscription
 from cmsportal.changes.services import change_record
 from cmsportal.identity.access import Actor
@@ -328,6 +328,18 @@ def test_a_failing_receiver_is_retried_with_backoff_then_recovers(db, receiver, 
     assert "attempt 1/8: HTTP 500" in lines[0] and "retry in" in lines[0]
     assert "attempt 4/8: delivered (HTTP 204" in lines[3]
     assert {body["delivery"] for body in receiver.bodies()} == {str(delivery.pk)}
+
+
+def test_no_answer_is_a_failure_with_its_reason():
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, not listening: the connection is refused
+        refused = post(f"http://127.0.0.1:{port}/", b"{}", {}, connect_timeout=1, read_timeout=1)
+    assert not refused.delivered and refused.status is None and "refused" in refused.error.lower()
+    bad = post("http://[::1/", b"{}", {}, connect_timeout=1, read_timeout=1)
+    assert not bad.delivered and bad.error.startswith("Bad URL")
 
 
 def test_backoff_grows_with_jitter_and_is_capped():
