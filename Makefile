@@ -42,8 +42,11 @@ run: seed
 	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
+# Webhooks are delivered by a worker of their own, beside gunicorn (one on SQLite, any number on PostgreSQL):
+# `$(PY) manage.py cms_deliver` under the same environment and supervisor (it stops cleanly on SIGTERM).
 serve: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "Webhooks: run '$(PY) manage.py cms_deliver' beside this server (see docs/WEBHOOKS.md)"
 	DJANGO_DEBUG=0 $(VENV)/bin/gunicorn cmsportal.wsgi -c gunicorn.conf.py --bind $(HOST):$(PORT)
 
 # Browser tests drive Debian's Chromium; install it when missing and we may (root).

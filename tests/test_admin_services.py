@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 import pytest
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import transaction
 from django.test import RequestFactory
 from django.urls import reverse
 
 import accounts.services
+from cmsportal.changes import outbox
+from cmsportal.changes.services import change_record
 from cmsportal.identity import services as identity
 from tests.admin_helpers import add_inline_row, changeform_data, inline_prefix
 from tests.factories import (
@@ -65,7 +68,12 @@ def world(db):
     token, _ = identity.token_issue(user, ["PASSWORD"])
     from django.contrib.auth.models import Group
 
+    subscription, _ = outbox.subscription_create(name="hooks", url="https://hooks.example.com/cms")
+    with transaction.atomic():
+        change_record(object_type="account", object_key="CLOUD/100001", action="update", actor=identity_actor())
     return {
+        "subscription": subscription,
+        "delivery": subscription.deliveries.get(),
         "root": root,
         "home": home,
         "other": CustomerFactory(rcn="RCN-200-000-002"),
@@ -153,6 +161,12 @@ CASES = {
         change={"name": "Renamed"},
         actions={"merge_into_customer": {"rcn": "RCN-200-000-002"}},
     ),
+    "changes.subscription": Case(
+        "subscription",
+        add={"name": "billing", "url": "https://billing.example.com/hooks", "object_types": ["account"]},
+        change={"url": "https://billing.example.com/v2/hooks", "actions": ["update", "delete"]},
+    ),
+    "changes.delivery": Case("delivery", actions={"resend_deliveries": {}}),
     "accounts.statuschange": Case("account"),
     "accounts.accounthistory": Case("account"),
     "accounts.rcnchange": Case("account"),

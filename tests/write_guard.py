@@ -14,6 +14,7 @@ from unittest import mock
 from django.db import connection
 
 import accounts.services
+import cmsportal.changes.outbox
 import cmsportal.identity.services
 import cmsportal.services
 import contacts.services
@@ -25,6 +26,7 @@ SERVICE_MODULES = (
     metadata.services,
     cmsportal.services,
     cmsportal.identity.services,
+    cmsportal.changes.outbox,
 )
 # The admin's own records: its change log, and the session it signs in with.
 ADMIN_TABLES = ("django_admin_log", "django_session")

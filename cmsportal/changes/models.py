@@ -7,13 +7,14 @@ skip a row that commits later: every transaction that could still commit has a t
 that horizon. SQLite runs one writer at a time, so there `txid` is 0 and `id` alone is commit order.
 """
 
+from django.core.validators import URLValidator
 from django.db import models
 
 from accounts.choices import UserType
 
 from .choices import Action, ObjectType
 
-__all__ = ["Change", "TransactionId"]
+__all__ = ["Change", "Delivery", "DeliveryState", "Subscription", "TransactionId"]
 
 
 class TransactionId(models.Func):
@@ -68,3 +69,78 @@ class Change(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} {self.get_object_type_display().lower()} {self.object_key}"
+
+
+class Subscription(models.Model):
+    """A webhook: where to POST the changes that match its filters, and the key that signs them.
+
+    `secret` is the HMAC-SHA256 key shared with the receiver. Signing needs the key itself, so it is kept
+    as given (in this table, as text: the database's access control and backups protect it, as they
+    protect the directory itself); the admin shows it once, when the subscription is created, and only a
+    masked form after. `object_types` and `actions` are comma-separated choices; empty means all.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    url = models.URLField("URL", max_length=500, validators=[URLValidator(schemes=["http", "https"])])
+    secret = models.CharField(max_length=200, editable=False)
+    enabled = models.BooleanField(default=True)
+    object_types = models.CharField(max_length=300, blank=True, default="", help_text="Empty: every object type.")
+    actions = models.CharField(max_length=300, blank=True, default="", help_text="Empty: every action.")
+    max_attempts = models.PositiveSmallIntegerField(default=8, help_text="A delivery is dead after this many.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def masked_secret(self) -> str:
+        return f"…{self.secret[-4:]}" if len(self.secret) >= 16 else "(set)"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    DEAD = "dead", "Dead"
+
+
+class Delivery(models.Model):
+    """The outbox: one row per change per matching subscription, written in the change's transaction.
+
+    `object_type` and `object_key` copy the change's, so that the worker keeps each object's deliveries in
+    order per subscription with one index. `next_attempt_at` is also the lease of a claimed delivery.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="deliveries")
+    change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="deliveries")
+    object_type = models.CharField(max_length=20, choices=ObjectType.choices)
+    object_key = models.CharField(max_length=300)
+    state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The last answer's HTTP status.")
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # The worker's due deliveries, and the earlier pending one of the same object that holds one back.
+            models.Index(
+                fields=["next_attempt_at", "id"], name="delivery_due_idx", condition=models.Q(state="pending")
+            ),
+            models.Index(
+                fields=["subscription", "object_type", "object_key", "change"],
+                name="delivery_object_idx",
+                condition=models.Q(state="pending"),
+            ),
+            models.Index(fields=["state", "id"], name="delivery_state_idx"),
+            models.Index(fields=["change"], name="delivery_change_idx"),
+        ]
+
+    def __str__(self):
+        return f"Delivery {self.id} of change {self.change_id} to {self.subscription}"

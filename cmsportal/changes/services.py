@@ -8,6 +8,7 @@ from django.db import transaction
 from cmsportal import dates
 from cmsportal.identity.access import Actor
 
+from . import outbox
 from .choices import Action
 from .context import current_actor, current_request_id
 from .models import Change
@@ -66,3 +67,4 @@ def change_record_update(*, before: Mapping, after: Mapping, action: str = Actio
 
 def _enqueue(change: Change) -> None:
     """Hand the change to the webhook outbox, in the same transaction (see cmsportal.changes.outbox)."""
+    outbox.enqueue(change)

@@ -42,7 +42,7 @@ from accounts.models import Account, AccountHistory, Customer, RCNChange, Status
 from cmsportal.changes import filtersets as change_filtersets
 from cmsportal.changes.access import visible_changes
 from cmsportal.changes.choices import Action, ObjectType
-from cmsportal.changes.models import Change
+from cmsportal.changes.models import Change, Delivery, Subscription
 from cmsportal.changes.services import change_record
 from cmsportal.identity import services as identity
 from cmsportal.identity.access import Actor, scope_related, visible_accounts
@@ -660,6 +660,9 @@ class World:
             get_user_model(): None,
             Namespace: None,
             Group: None,
+            # Webhooks: only for staff who see everything; the clerk sees no subscription and no delivery.
+            Subscription: None,
+            Delivery: None,
         }.get(model, "unknown")
 
     def own_object(self, model):
