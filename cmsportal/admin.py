@@ -227,6 +227,8 @@ class ServiceAdmin(TenantScoped, admin.ModelAdmin):
     def history_view(self, request, object_id, extra_context=None):
         """The object's change records (see `object_changes`); Django's own page, with its "no history" line,
         when there are none."""
+        if self.model._meta.label not in CHANGE_KEYS:  # the change log's own configuration: not in it
+            return super().history_view(request, object_id, extra_context)
         obj = self.get_object(request, unquote(object_id))
         if obj is None or not self.has_view_or_change_permission(request, obj):
             return super().history_view(request, object_id, extra_context)

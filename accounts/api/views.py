@@ -41,6 +41,7 @@ __all__ = [
     "StatusHistorySingularView",
     "CustomerHistoryView",
     "AccountHistoryView",
+    "first_trail_page",
 ]
 
 ACCOUNT_FILTERS = ("accountType", "domain", "metadataKey", "metadataValue")

@@ -19,7 +19,14 @@ from . import outbox
 from .choices import Action, ObjectType
 from .models import Delivery, DeliveryState, Subscription
 
-__all__ = ["DeliveryAdmin", "SubscriptionAdmin"]
+__all__ = [
+    "DeliveryAdmin",
+    "SubscriptionAdmin",
+    "SubscriptionAddForm",
+    "SubscriptionForm",
+    "WebhookPermissions",
+    "may_manage_webhooks",
+]
 
 
 def may_manage_webhooks(request) -> bool:

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-__all__ = ["Action", "ObjectType"]
+__all__ = ["Action", "DeliveryState", "ObjectType"]
 
 
 class ObjectType(models.TextChoices):
@@ -32,3 +32,9 @@ class Action(models.TextChoices):
     ISSUE = "issue", "Issued"
     REVOKE = "revoke", "Revoked"
     IMPORT = "import", "Imported"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    DEAD = "dead", "Dead"

@@ -10,9 +10,9 @@ that horizon. SQLite runs one writer at a time, so there `txid` is 0 and `id` al
 from django.core.validators import URLValidator
 from django.db import models
 
-from accounts.choices import UserType
+from accounts import choices as account_choices
 
-from .choices import Action, ObjectType
+from .choices import Action, DeliveryState, ObjectType
 
 __all__ = ["Change", "Delivery", "DeliveryState", "Subscription", "TransactionId"]
 
@@ -45,7 +45,7 @@ class Change(models.Model):
     time = models.DateTimeField()
     request_id = models.UUIDField(help_text="Groups the changes of one request, command or import.")
     actor_username = models.CharField(max_length=150)
-    actor_type = models.CharField(max_length=10, choices=UserType.choices)
+    actor_type = models.CharField(max_length=10, choices=account_choices.UserType.choices)
     object_type = models.CharField(max_length=20, choices=ObjectType.choices)
     object_key = models.CharField(max_length=300)
     action = models.CharField(max_length=20, choices=Action.choices)
@@ -98,12 +98,6 @@ class Subscription(models.Model):
     @property
     def masked_secret(self) -> str:
         return f"…{self.secret[-4:]}" if len(self.secret) >= 16 else "(set)"
-
-
-class DeliveryState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    DEAD = "dead", "Dead"
 
 
 class Delivery(models.Model):

@@ -20,7 +20,7 @@ from .access import Redactor, visible_changes
 from .choices import Action, ObjectType
 from .models import Change
 
-__all__ = ["SECTION_ROWS", "ChangeRow", "change_rows", "changes_section"]
+__all__ = ["SECTION_ROWS", "ChangeRow", "change_rows", "changes_section", "DiffLine"]
 
 # The latest changes a detail page shows; the rest are one link away on the change log.
 SECTION_ROWS = 10

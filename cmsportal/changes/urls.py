@@ -4,6 +4,8 @@ from django.urls import path
 
 from . import views
 
+__all__ = ["urlpatterns", "app_name"]
+
 app_name = "changes"
 urlpatterns = [
     path("changes/", views.change_list, name="change_list"),

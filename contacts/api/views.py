@@ -18,7 +18,7 @@ from ..filtersets import ContactFilterSet
 from ..models import AccountContactRole, Address, Contact, EmailAddress, PhoneNumber, Role
 from . import serializers as s
 
-__all__ = ["CONTACT_FILTERS", "contacts_of", "ContactListView", "ContactDetailView"]
+__all__ = ["CONTACT_FILTERS", "contacts_of", "ContactListView", "ContactDetailView", "contact_of", "load_details"]
 
 CONTACT_FILTERS = ("role", "username", "emailAddress")
 

@@ -24,7 +24,14 @@ from ..representations import metadata_detail_to_dict
 from ..services import can_read_namespace, metadata_delete, metadata_set, metadata_version
 from . import serializers as s
 
-__all__ = ["KEY_PATH", "MetadataListView", "MetadataEntryMixin", "MetadataKeyView", "MetadataDetailView"]
+__all__ = [
+    "KEY_PATH",
+    "MetadataListView",
+    "MetadataEntryMixin",
+    "MetadataKeyView",
+    "MetadataDetailView",
+    "readable_entries",
+]
 
 KEY_PATH = [
     *ACCOUNT_PATH,

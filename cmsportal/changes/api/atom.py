@@ -20,7 +20,7 @@ from cmsportal.api.renderers import ATOM_NS, FAULT, Node, Shape, shape_for, xml_
 
 from ..choices import Action, ObjectType
 
-__all__ = ["ATOM_FEED", "EMPTY_UPDATED", "AtomRenderer", "entry_id", "entry_title"]
+__all__ = ["ATOM_FEED", "EMPTY_UPDATED", "AtomRenderer", "entry_id", "entry_title", "AtomFeed"]
 
 # Entry ids are name-based UUIDs of the change's id in this namespace (fixed: ids are stable).
 ENTRY_NAMESPACE = uuid.UUID("5d0f3c6e-8d1b-4c53-9a43-9f3b7c2e61a4")

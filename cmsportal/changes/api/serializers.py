@@ -15,7 +15,7 @@ from cmsportal.api.renderers import CUSTOMER_NS, Element, ListOf, Node, Shape, x
 
 from ..choices import Action, ObjectType
 
-__all__ = ["CHANGES", "ChangeFeedSerializer", "ChangeSerializer", "JSONText"]
+__all__ = ["CHANGES", "ChangeFeedSerializer", "ChangeSerializer", "JSONText", "ChangeActorSerializer"]
 
 
 class ChangeActorSerializer(serializers.Serializer):

@@ -8,6 +8,8 @@ from django.urls import re_path
 
 from . import views
 
+__all__ = ["urlpatterns"]
+
 feed = views.ChangeFeedView.as_view()
 
 urlpatterns = [

@@ -7,6 +7,8 @@ from django.db import connection
 
 from cmsportal.changes.delivery import Worker
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     help = (
