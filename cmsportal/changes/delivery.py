@@ -30,7 +30,7 @@ from django.db import close_old_connections, connections
 
 from . import outbox
 from .models import Delivery
-from .representations import change_to_dict
+from .shapes import change_to_dict
 
 __all__ = [
     "DELIVERY_HEADER",

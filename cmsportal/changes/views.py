@@ -8,7 +8,7 @@ from cmsportal import pages
 from .access import Redactor, visible_changes
 from .filtersets import ChangeFilterSet
 from .pages import change_rows
-from .representations import CSV_HEADER, change_csv_row
+from .shapes import CSV_HEADER, change_csv_row
 
 __all__ = ["CHANGE_SORTS", "change_export", "change_list"]
 

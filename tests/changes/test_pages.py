@@ -13,8 +13,8 @@ from cmsportal.changes.access import REDACTED
 from cmsportal.changes.choices import Action, ObjectType
 from cmsportal.changes.models import Change
 from cmsportal.changes.pages import SECTION_ROWS
-from cmsportal.changes.representations import CSV_HEADER
 from cmsportal.changes.services import change_record
+from cmsportal.changes.shapes import CSV_HEADER
 from cmsportal.identity.access import Actor
 from cmsportal.identity.models import TenantGrant
 from tests.factories import ContactFactory, NamespaceFactory, StaffFactory, UserFactory

@@ -21,7 +21,7 @@ from ..access import Redactor, visible_changes
 from ..choices import Action, ObjectType
 from ..feed import FEED_ORDER, feed_changes
 from ..filtersets import ChangeFilterSet
-from ..representations import change_to_dict
+from ..shapes import change_to_dict
 from . import serializers as s
 from .atom import AtomRenderer
 

@@ -1,4 +1,5 @@
-"""A change record as the feed, the webhooks and the CSV show it: one shape, here."""
+"""A change record as the feed, the webhooks and the CSV show it: one shape, here. (Not a declared resource:
+its before/after hold the declared resources' snapshots, `cmsportal.resources.snapshot`.)"""
 
 import json
 
