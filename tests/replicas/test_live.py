@@ -223,8 +223,15 @@ def test_a_replica_behind_the_lag_limit_is_skipped_until_it_catches_up(replicate
         with replicated.replica.connect() as replica:
             replica.execute("SELECT pg_wal_replay_resume()")
         until(lambda: answered_by("replica"), 15, "reads never came back to the replica")
-        log = app.log_text()
-        assert log.count("Replica replica1 is skipped:") == 1 and log.count("Replica replica1 is back") == 1, log
+        # One line per change of state: skipped and back alternate, from the pause to the end. (On a loaded
+        # machine a replica that replays may still cross a 1 s limit now and then: that is a change of state too.)
+        states = [
+            "skipped" if "is skipped:" in line else "back"
+            for line in app.log_text().splitlines()
+            if "Replica replica1 is skipped:" in line or "Replica replica1 is back" in line
+        ]
+        assert states and states[0] == "skipped" and states[-1] == "back", states
+        assert all(a != b for a, b in zip(states, states[1:], strict=False)), states
 
 
 def test_cms_export_reads_from_the_replica(replicated):
