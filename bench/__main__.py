@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 
-from . import concurrent, cpu, dataset
+from . import changes, concurrent, cpu, dataset
 from .loadgen import run_load
 from .report import write_report
 from .servers import ROOT, Server, django_env
@@ -243,6 +243,14 @@ def measure(scale: int, args, out_dir: Path) -> dict:
         except (RuntimeError, OSError, psycopg.Error) as exc:
             missing.append(f"contacts profile import/export: {exc}"[:500])
 
+    if not args.skip_changes:
+        try:
+            results["changes"] = {"table": changes.fill(url, log)}
+        except psycopg.Error as exc:
+            missing.append(f"change log: could not fill the change table: {exc}"[:500])
+    else:
+        missing.append("change log: skipped (--skip-changes)")
+
     samples = Samples(url)
     results["explain"] = explain(url, samples)
     user = bench_user(url)
@@ -302,6 +310,9 @@ def measure(scale: int, args, out_dir: Path) -> dict:
                 log("hot reads under concurrent load (wrk), floor and API in interleaved rounds")
                 paths = concurrent.hot_paths(url)
                 results["concurrent"] = concurrent.measure(api, floor, paths, api_headers, args, out_dir, log)
+                if "changes" in results:
+                    log("change feed pages vs account list pages (wrk)")
+                    results["changes"]["feed"] = changes.measure_feed(api, api_headers, url, args, log)
             else:
                 missing.append("concurrent load: wrk is not installed (apt-get install wrk)")
 
@@ -372,6 +383,14 @@ def measure(scale: int, args, out_dir: Path) -> dict:
         results["cpu"] = cpu.measure_in_subprocess(url, args.cpu_requests)
     except RuntimeError as exc:
         missing.append(f"per-request CPU: {exc}"[:500])
+    if "changes" in results:
+        log("writes with and without their change record, in process")
+        try:
+            results["changes"]["writes"] = changes.measure_writes_in_subprocess(
+                url, args.change_writes, args.change_rounds
+            )
+        except RuntimeError as exc:
+            missing.append(f"change log writes: {exc}"[:500])
     # Other work on the machine is part of every figure: say how busy it was.
     results["environment"]["load_after"] = os.getloadavg()
     return results
@@ -414,6 +433,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=6, help="--replica: interleaved rounds")
     parser.add_argument("--replica-requests", type=int, default=300, help="--replica: requests per round and endpoint")
+    parser.add_argument("--skip-changes", action="store_true", help="do not measure the change log's cost")
+    parser.add_argument("--change-writes", type=int, default=5, help="writes per side, operation and round")
+    parser.add_argument("--change-rounds", type=int, default=80, help="interleaved rounds of the write measurement")
     concurrent.add_arguments(parser)
     args = parser.parse_args(argv)
 

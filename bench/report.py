@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from . import concurrent
+from . import changes, concurrent
 
 SEARCH_TARGET_MS = 50.0
 EXACT_TARGET_MS = 5.0
@@ -129,6 +129,8 @@ def targets(results: dict) -> list[tuple[str, str, str, bool | None]]:
     if "concurrent" in results:
         for what, target, measured, met in concurrent.targets(results["concurrent"]):
             add(what, target, measured, met)
+    for what, target, measured, met in changes.targets(results.get("changes")):
+        add(what, target, measured, met)
     return rows
 
 
@@ -242,6 +244,7 @@ def write_report(results: dict, out_dir: Path, history: list[dict] | None = None
 
     lines += concurrent.report_lines(results.get("concurrent"))
     lines += _cpu_lines(results.get("cpu"))
+    lines += changes.report_lines(results.get("changes"))
 
     lines += ["## Account list by depth", "", "Same 50-row page reached by `marker` (keyset) and by `offset`.", ""]
     rows = []

@@ -6,9 +6,10 @@ only readers and writers see it; only writers write. Superusers may do everythin
 means the system itself (management commands, import) and bypasses the policy.
 """
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from accounts.models import Account
 from cmsportal import dates
@@ -27,6 +28,7 @@ __all__ = [
     "can_read_namespace",
     "can_write_namespace",
     "unreadable_namespaces",
+    "unreadable_namespaces_of",
     "readable_metadata",
     "CREATE_ATTEMPTS",
     "metadata_version",
@@ -68,13 +70,19 @@ def unreadable_namespaces(user) -> list[str]:
     """Names of the read-restricted namespaces `user` may not read (to leave out of lists). One query."""
     if user is None or user.is_superuser:
         return []
-    restricted = Namespace.objects.filter(access=Access.READ_RESTRICTED)
     if not user.is_authenticated:
-        return list(restricted.values_list("name", flat=True))
+        return list(Namespace.objects.filter(access=Access.READ_RESTRICTED).values_list("name", flat=True))
+    return list(unreadable_namespaces_of(user.pk).values_list("name", flat=True))
+
+
+def unreadable_namespaces_of(user_id) -> QuerySet:
+    """The read-restricted namespaces none of the groups of the (authenticated, not superuser) user with this
+    id reads or writes: a queryset, to use as a subquery or to precompile with the id as its parameter."""
+    restricted = Namespace.objects.filter(access=Access.READ_RESTRICTED)
     # Subqueries, not a UNION: SQLite refuses the ORDER BY that Namespace's default ordering adds to each part.
-    group_ids = user.groups.values("pk")
+    group_ids = get_user_model().groups.through.objects.filter(user_id=user_id).values("group_id")
     readable = restricted.filter(Q(readers__in=group_ids) | Q(writers__in=group_ids)).values("pk")
-    return list(restricted.exclude(pk__in=readable).values_list("name", flat=True))
+    return restricted.exclude(pk__in=readable)
 
 
 def readable_metadata(account: Account, user):

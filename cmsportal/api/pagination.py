@@ -317,16 +317,20 @@ class PrecompiledPages:
     for them, the row before the marker included (`_cms_before`), without compiling it on every request.
 
     `base()` is the list's queryset before any filter (every row in the caller's view, with what the rows'
-    representation reads: `select_related` names in `related`); the key fields must be text.
+    representation reads: `select_related` names in `related`), in the pagination's order (ascending, or
+    descending for a newest-first list); the key fields are text or integers.
     """
 
     def __init__(self, pagination: MarkerPagination, base, model, related=()):
         key = pagination.key_fields
         ascending, descending = list(key), [f"-{name}" for name in key]
+        below, from_ = "<", ">="
+        if pagination.descending:
+            ascending, descending, below, from_ = descending, ascending, ">", "<="
 
         def from_marker(*marker):
-            before = pagination._keyset(base(), "<", marker, (), key).order_by(*descending)
-            scope = pagination._keyset(base(), ">=", marker, (), key)
+            before = pagination._keyset(base(), below, marker, (), key).order_by(*descending)
+            scope = pagination._keyset(base(), from_, marker, (), key)
             return scope.annotate(_cms_before=Subquery(before.values("pk")[:1])).order_by(*ascending)[
                 : DEFAULT_LIMIT + 1
             ]
@@ -337,7 +341,7 @@ class PrecompiledPages:
         self.from_marker = PrecompiledQuery(
             from_marker,
             model,
-            placeholders=[f"\x00marker{i}" for i in range(len(key))],
+            placeholders=[_placeholder(model, name, i) for i, name in enumerate(key)],
             related=related,
             annotations=["_cms_before"],
         )
@@ -345,6 +349,13 @@ class PrecompiledPages:
     def fetch(self, marker: tuple | None) -> list:
         """The rows of the default page from `marker` (None: the first page), one more than DEFAULT_LIMIT."""
         return self.first.fetch() if marker is None else self.from_marker.fetch(*marker)
+
+
+def _placeholder(model, name: str, index: int):
+    """A marker value no request sends, of the key field's type (see PrecompiledQuery)."""
+    if model._meta.get_field(name).get_internal_type() in ("AutoField", "BigAutoField", "BigIntegerField"):
+        return -(2**62) - index
+    return f"\x00marker{index}"
 
 
 class AccountPagination(MarkerPagination):

@@ -1,12 +1,15 @@
 """Webhooks: subscriptions, and the outbox of their deliveries, written in each change's own transaction.
 
-`enqueue(change)` runs inside `change_record`: one INSERT ... SELECT adds a pending delivery for every enabled
-subscription whose filters match, so a change and its deliveries commit (or roll back) together, and a
-change with no subscriptions costs one statement that inserts nothing. The worker (`manage.py cms_deliver`,
+`change_record` writes a change's deliveries in its own transaction: a pending delivery for every enabled
+subscription whose filters match, so a change and its deliveries commit (or roll back) together. On PostgreSQL
+the change and its deliveries are one statement (`insert_with_deliveries`: an INSERT of the change and an
+INSERT ... SELECT of the deliveries in one WITH), elsewhere the change's save is followed by `enqueue(change)`;
+a change with no subscriptions inserts no delivery either way. The worker (`manage.py cms_deliver`,
 `cmsportal.changes.delivery`) claims due deliveries with `deliveries_claim` and records what the receiver
 answered with `delivery_succeeded` / `delivery_failed`; an administrator re-queues with `deliveries_resend`.
 """
 
+import functools
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -30,6 +33,7 @@ __all__ = [
     "delivery_failed",
     "delivery_succeeded",
     "enqueue",
+    "insert_with_deliveries",
     "subscription_create",
     "subscription_delete",
     "subscription_update",
@@ -58,28 +62,71 @@ def _cursor(connection):
 
 def enqueue(change: Change) -> None:
     """Add the change's deliveries: one per enabled subscription whose filters match. One statement."""
-    delivery, subscription = Delivery._meta.db_table, Subscription._meta.db_table
     connection = connections[change._state.db or "default"]
     with _cursor(connection) as cursor:
         cursor.execute(
-            f"INSERT INTO {delivery} "  # noqa: S608 (table names from the models; values are parameters)
-            "(subscription_id, change_id, object_type, object_key, state, attempts, next_attempt_at, last_error) "
-            "SELECT s.id, %s, %s, %s, %s, 0, %s, '' "
-            f"FROM {subscription} s "
-            "WHERE s.enabled = %s "
-            "AND (s.object_types = '' OR (',' || s.object_types || ',') LIKE %s ESCAPE '\\') "
-            "AND (s.actions = '' OR (',' || s.actions || ',') LIKE %s ESCAPE '\\')",
-            [
-                change.pk,
-                change.object_type,
-                change.object_key,
-                DeliveryState.PENDING,
-                connection.ops.adapt_datetimefield_value(change.time),
-                True,
-                _like(change.object_type),
-                _like(change.action),
-            ],
+            f"INSERT INTO {Delivery._meta.db_table} {_DELIVERY_COLUMNS} "  # noqa: S608 (names from the models)
+            + _delivery_select("%s"),
+            [change.pk, *_delivery_params(change, connection)],
         )
+
+
+def _delivery_select(change_id: str, change_table: str = "") -> str:
+    """The SELECT of the deliveries of the change whose id is `change_id` (SQL, from `change_table` if it names
+    one): one row per matching subscription."""
+    return (
+        f"SELECT s.id, {change_id}, %s, %s, %s, 0, %s, '' "  # noqa: S608 (names from the models, no value)
+        f"FROM {Subscription._meta.db_table} s{', ' + change_table if change_table else ''} "
+        "WHERE s.enabled = %s "
+        "AND (s.object_types = '' OR (',' || s.object_types || ',') LIKE %s ESCAPE '\\') "
+        "AND (s.actions = '' OR (',' || s.actions || ',') LIKE %s ESCAPE '\\')"
+    )
+
+
+def _delivery_params(change: Change, connection) -> list:
+    return [
+        change.object_type,
+        change.object_key,
+        DeliveryState.PENDING,
+        connection.ops.adapt_datetimefield_value(change.time),
+        True,
+        _like(change.object_type),
+        _like(change.action),
+    ]
+
+
+_DELIVERY_COLUMNS = (
+    "(subscription_id, change_id, object_type, object_key, state, attempts, next_attempt_at, last_error)"
+)
+# What a change record writes: every column but the id and the transaction id (the database's).
+_CHANGE_FIELDS = [field for field in Change._meta.concrete_fields if field.name not in ("id", "txid")]
+
+
+@functools.cache
+def _insert_sql(deliveries: bool) -> str:
+    """The statement of `insert_with_deliveries` (PostgreSQL's quoting): made once."""
+    columns = ", ".join(f'"{field.column}"' for field in _CHANGE_FIELDS)
+    sql = (
+        f"WITH c AS (INSERT INTO {Change._meta.db_table} ({columns}) "  # noqa: S608 (names from the models)
+        f"VALUES ({', '.join(['%s'] * len(_CHANGE_FIELDS))}) RETURNING id, txid)"
+    )
+    if deliveries:
+        sql += f", d AS (INSERT INTO {Delivery._meta.db_table} {_DELIVERY_COLUMNS} {_delivery_select('c.id', 'c')})"
+    return sql + " SELECT id, txid FROM c"  # noqa: S608 (names from the models)
+
+
+def insert_with_deliveries(change: Change, using: str, deliveries: bool = True) -> None:
+    """PostgreSQL: insert `change` and (unless `deliveries` is off) its deliveries in one statement, a
+    data-modifying WITH, prepared once per connection: one round trip for the record and the outbox. Sets
+    the change's id and txid as a save would."""
+    connection = connections[using]
+    values = [field.get_db_prep_save(getattr(change, field.attname), connection) for field in _CHANGE_FIELDS]
+    if deliveries:
+        values += _delivery_params(change, connection)
+    with _cursor(connection) as cursor:
+        cursor.execute(_insert_sql(deliveries), values)
+        change.id, change.txid = cursor.fetchone()
+    change._state.adding, change._state.db = False, using
 
 
 # --- subscriptions -------------------------------------------------------------------------------------------------

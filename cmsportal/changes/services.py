@@ -3,7 +3,7 @@ transaction, so a change and its record stand or fall together."""
 
 from collections.abc import Mapping
 
-from django.db import transaction
+from django.db import connections, router, transaction
 
 from cmsportal import dates
 from cmsportal.identity.access import Actor
@@ -39,7 +39,7 @@ def change_record(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("A change record is written in the transaction of the change it records.")
     actor = actor or current_actor()
-    change = Change.objects.create(
+    change = Change(
         time=when or dates.now(),
         request_id=current_request_id(),
         actor_username=actor.username,
@@ -53,7 +53,7 @@ def change_record(
         before=dict(before) if before is not None else None,
         after=dict(after) if after is not None else None,
     )
-    _enqueue(change)
+    _save(change)
     return change
 
 
@@ -65,6 +65,12 @@ def change_record_update(*, before: Mapping, after: Mapping, action: str = Actio
     return change_record(action=action, before=old, after=new, **kwargs)
 
 
-def _enqueue(change: Change) -> None:
-    """Hand the change to the webhook outbox, in the same transaction (see cmsportal.changes.outbox)."""
-    outbox.enqueue(change)
+def _save(change: Change) -> None:
+    """Insert the change and hand it to the webhook outbox, in the same transaction (see cmsportal.changes.outbox):
+    on PostgreSQL one statement, elsewhere the model's save and the outbox's."""
+    using = router.db_for_write(Change)
+    if connections[using].vendor == "postgresql":
+        outbox.insert_with_deliveries(change, using)
+    else:
+        change.save(using=using, force_insert=True)
+        outbox.enqueue(change)

@@ -5,8 +5,6 @@ Read-restricted namespaces the caller may not read are left out of the list and 
 metadata/services.py, which enforces the namespace policy.
 """
 
-from django.contrib.auth import get_user_model
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -18,10 +16,15 @@ from cmsportal.api.precompiled import PrecompiledQuery
 from cmsportal.api.views import CMSView
 from cmsportal.identity.access import actor_for
 
-from ..choices import Access
-from ..models import Metadata, Namespace, namespace_of
+from ..models import Metadata, namespace_of
 from ..representations import metadata_detail_to_dict
-from ..services import can_read_namespace, metadata_delete, metadata_set, metadata_version
+from ..services import (
+    can_read_namespace,
+    metadata_delete,
+    metadata_set,
+    metadata_version,
+    unreadable_namespaces_of,
+)
 from . import serializers as s
 
 __all__ = [
@@ -41,10 +44,7 @@ KEY_PATH = [
 
 def _unreadable_for(user_id):
     """Names of the read-restricted namespaces the user may not read: `unreadable_namespaces` as a subquery."""
-    restricted = Namespace.objects.filter(access=Access.READ_RESTRICTED)
-    group_ids = get_user_model().groups.through.objects.filter(user_id=user_id).values("group_id")
-    readable = restricted.filter(Q(readers__in=group_ids) | Q(writers__in=group_ids)).values("pk")
-    return restricted.exclude(pk__in=readable).values("name")
+    return unreadable_namespaces_of(user_id).values("name")
 
 
 _NO_ID = -(2**31) + 11

@@ -461,3 +461,49 @@ def test_a_page_costs_what_an_account_list_page_costs(api, many):
     assert filtered == first
     record(object_type=ObjectType.METADATA, object_key="CLOUD/1 a:b", namespace="a")
     assert _count(api, f"{URL}?limit=5")[0] == first + 1
+
+
+def test_precompiled_pages_answer_what_the_general_query_answers(staff, monkeypatch):
+    """A caller who sees every change gets the default pages, the marker lookup and the unreadable namespaces from
+    precompiled queries; with those turned off, every page (both ways, redaction included) is the same."""
+    from cmsportal.changes.access import Redactor
+    from cmsportal.changes.api import views
+
+    NamespaceFactory(name="secret", access=Access.READ_RESTRICTED)
+    made = []
+    for n in range(120):
+        if n % 7 == 0:
+            made.append(
+                record(
+                    object_type=ObjectType.METADATA,
+                    object_key=f"CLOUD/{n} secret:pin",
+                    before={"key": "secret:pin", "value": f"old {n}"},
+                    after={"key": "secret:pin", "value": f"new {n}"},
+                    namespace="secret",
+                )
+            )
+        else:
+            made.append(record(object_key=f"CLOUD/{n}", account_key=f"CLOUD/{n}"))
+    client = client_for(staff)  # view-all, not a superuser, in no group: the secret namespace is redacted
+    markers = [str(made[i].id) for i in (0, 1, 49, 50, 51, 70, 119)]
+    paths = [URL, f"{URL}?limit=50"]
+    paths += [f"{URL}?marker={marker}" for marker in markers]
+    paths += [f"{URL}?marker={marker}&limit=50&direction=backward" for marker in markers]
+    paths += [f"{URL}?marker=last&direction=backward", f"{URL}?marker=999999999"]
+
+    def answers():
+        return [(r.status_code, r.content) for r in (client.get(path) for path in paths)]
+
+    fast = answers()
+    assert all(status == 200 for status, _ in fast[:-1]) and fast[-1][0] == 400
+    assert b"old 7" not in b"".join(body for _, body in fast) and REDACTED.encode() in fast[0][1]
+    calls = []
+    fetch = views._FEED_PAGES.fetch
+    monkeypatch.setattr(views._FEED_PAGES, "fetch", lambda marker: calls.append(marker) or fetch(marker))
+    answers()
+    assert len(calls) == 2 + len(markers)  # the default pages forward came from the precompiled queries
+    monkeypatch.setattr(views, "can_view_all", lambda user: False)  # no precompiled page nor marker lookup
+    monkeypatch.setattr(views, "_redactor", Redactor)
+    calls.clear()
+    assert answers() == fast
+    assert calls == []
