@@ -212,6 +212,25 @@ class Resource:
     def __repr__(self):
         return f"<Resource {self.name}>"
 
+    # -- storage (the exchange writes and reads the tables directly) ----------------------------
+
+    @property
+    def table(self) -> str:
+        """The database table of the declared model."""
+        return self.model._meta.db_table
+
+    def related_table(self, path: str, *, through: bool = False) -> str:
+        """The table of the model at the end of the relations `path` (dotted, from the declared model;
+        reverse relations by their related name), or with `through` the many-to-many table of the last."""
+        model = self.model
+        *steps, last = path.split(".")
+        for step in steps:
+            model = model._meta.get_field(step).related_model
+        relation = model._meta.get_field(last)
+        if through:
+            return relation.remote_field.through._meta.db_table
+        return relation.related_model._meta.db_table
+
     def field(self, key: str) -> Field:
         for f in self.fields:
             if f.key == key:
