@@ -11,8 +11,10 @@ choices), and whether it is always present or left out when absent. From that on
   before/after copies);
 - the OpenAPI component schemas (`cmsportal.api.schema.serializer_for`);
 - the staff CSV columns (`Resource.csv`: a tuple of JSON keys; `csv_header`, `csv_row`);
-- the facts the exchange's import checks and staging columns need (`Field.max_length`, `pattern`,
-  `choices`, `required`, `attr`), which it does not read from here yet.
+- the exchange's import checks, staging columns, writes, SELECTs and line encoders
+  (`cmsportal/exchange/`: fields.py, staging.py, importer.py, exporter.py, encoders.py), from the
+  fields' facts (`max_length`, `pattern`, `choices`, `required`, `attr`) and the declared model's
+  tables (`Resource.table`, `Resource.related_table`).
 
 Representation rules (docs/API.md "Representations"): keys in the declared order; an absent (None)
 value is left out, never `null`, unless the field is `required` (always present: identifiers,
