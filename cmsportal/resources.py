@@ -221,6 +221,13 @@ class Resource:
         """The database table of the declared model."""
         return self.model._meta.db_table
 
+    def column(self, path: str) -> str:
+        """The database column of the attribute `path` (dotted through relations: the related table's
+        column); the last step of the path when it names no model field (a nested object's prefix
+        applied, or a declaration without a model)."""
+        model_field = _model_field(self.model, path) if self.model is not None else None
+        return model_field.column if model_field is not None else path.split(".")[-1]
+
     def related_table(self, path: str, *, through: bool = False) -> str:
         """The table of the model at the end of the relations `path` (dotted, from the declared model;
         reverse relations by their related name), or with `through` the many-to-many table of the last."""

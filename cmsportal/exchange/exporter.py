@@ -98,9 +98,9 @@ class _Reader:
         q = self.connection.ops.quote_name
         out = []
         for field, path in encoders.row_leaves(resource):
-            *relation, column = path.split(".")
+            relation = path.split(".")[:-1]
             table = joins[relation[0]] if relation else alias
-            sql = f"{table}.{q(column)}"
+            sql = f"{table}.{q(resource.column(path))}"
             out.append(self.date(sql) if field.type == r.DATE else sql)
         return ", ".join(out)
 

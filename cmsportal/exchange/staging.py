@@ -6,8 +6,8 @@ them. `STAGING`: the staging tables an import fills, one per table of rows a rec
 into temporary tables named cms_x_<table>, the parallel reader ships them between processes).
 
 The columns of a record's values come from the declarations (through the field tables of fields.py,
-in their order): a declared field's column is the column it reads (`tenant_id` for `tenantId`, the
-last step of a dotted path: `rcn` for `customer.rcn`; a nested object's fields with its prefix),
+in their order): a declared field's column is the model's column of the attribute it reads (`tenant_id` for
+`tenantId`; `rcn` for `customer.rcn`, the customer's; a nested object's fields with its prefix),
 and its type the declared type. So a field added to a declaration gets its staging column, and the
 importer (which writes every staged column to the column of the same name) writes it.
 """
@@ -43,24 +43,26 @@ _POS = [("line", "bigint"), ("pos", "bigint"), ("contact_number", "text")]
 _ACCOUNT = [("type", "text"), ("account_id", "text")]  # accountType, accountId: the account named
 
 
-def target_column(field: r.Field, prefix: str = "") -> str:
-    """The column a declared field is read from (and written to): its attribute's last step, with the
-    prefix of the nested object it is in."""
-    return prefix + field.attr.split(".")[-1]
+def target_column(resource: r.Resource, field: r.Field, prefix: str = "") -> str:
+    """The column a declared field is read from (and written to): the model's column of its attribute
+    (of a path through a relation, the related table's: `rcn` for `customer.rcn`), with the prefix of
+    the nested object it is in."""
+    return resource.column(prefix + field.attr)
 
 
-def column_of(field: r.Field, prefix: str = "") -> str:
+def column_of(resource: r.Resource, field: r.Field, prefix: str = "") -> str:
     """The staging column of a declared field."""
-    column = target_column(field, prefix)
+    column = target_column(resource, field, prefix)
     return STAGED_AS.get(column, column)
 
 
-def _columns(resource: r.Resource, table, prefix: str = "") -> list[tuple[str, str]]:
-    """The staging columns of a field table's keys, read from `resource`'s declaration."""
+def _columns(resource: r.Resource, table, prefix: str = "", model: r.Resource | None = None) -> list[tuple[str, str]]:
+    """The staging columns of a field table's keys, read from `resource`'s declaration (`model`: the
+    declaration whose model holds the columns, for a nested object's fields)."""
     out = []
     for key, _, _ in table:
         field = resource.field(key)
-        out.append((column_of(field, prefix), _TYPES[field.type]))
+        out.append((column_of(model or resource, field, prefix), _TYPES[field.type]))
     return out
 
 
@@ -69,7 +71,7 @@ def _actors(resource: r.Resource) -> list[tuple[str, str]]:
     out = []
     for field in resource.fields:
         if field.type == r.OBJECT:
-            out += _columns(field.resource, fields.ACTOR_FIELDS, field.prefix)
+            out += _columns(field.resource, fields.ACTOR_FIELDS, field.prefix, resource)
     return out
 
 
@@ -90,7 +92,7 @@ STAGING = {
     "account": _LINE + _columns(accounts.ACCOUNT, fields.ACCOUNT_FIELDS),
     "contact": _LINE
     + _columns(contacts.CONTACT, fields.CONTACT_FIELDS)
-    + _columns(contacts.NOTIFICATION_PREFERENCES, fields.NOTIFICATION_FIELDS)
+    + _columns(contacts.NOTIFICATION_PREFERENCES, fields.NOTIFICATION_FIELDS, model=contacts.CONTACT)
     + _columns(contacts.CONTACT, fields.CONTACT_TAIL_FIELDS),
     "address": _POS + _columns(contacts.ADDRESS, fields.ADDRESS_FIELDS),
     "email": _POS + _columns(contacts.EMAIL_ADDRESS, fields.EMAIL_FIELDS),
