@@ -12,13 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from cmsportal import dates
-from cmsportal.api import conditional
-from cmsportal.api.conditional import Expectation, Version
+from cmsportal import dates, versions
 from cmsportal.changes.choices import Action, ObjectType
 from cmsportal.changes.services import change_record, change_record_update
 from cmsportal.identity.access import Actor
 from cmsportal.resources import snapshot
+from cmsportal.versions import Expectation, Version
 from contacts.models import AccountContact, AccountContactRole, Contact
 
 from .choices import (
@@ -251,7 +250,7 @@ def account_version(account: Account, data: dict | None = None) -> Version:
     shows changes it; needs `account.customer` loaded, and queries nothing.
     """
     data = data if data is not None else account_to_dict(account)
-    return Version(conditional.digest(data), account.last_updated_date, account.last_updated_by)
+    return Version(versions.digest(data), account.last_updated_date, account.last_updated_by)
 
 
 def _locked(account: Account, expected_version: str | Expectation | None = None) -> Account:
@@ -261,7 +260,7 @@ def _locked(account: Account, expected_version: str | Expectation | None = None)
     with, a merge of the customer, which locks the customers first and then their accounts.
     """
     locked = Account.objects.select_for_update(of=("self",)).select_related("customer").get(pk=account.pk)
-    conditional.check(expected_version, account_version(locked))
+    versions.check(expected_version, account_version(locked))
     return locked
 
 
@@ -385,7 +384,7 @@ def account_status_change(
     """Change status and/or access policy; writes a statusChange and a LEGACY_ACCOUNT_STATUS history row.
 
     `expected_version` (in every account service): the version the change was decided on, checked under the
-    row lock; conditional.StaleVersion if the account changed since.
+    row lock; versions.StaleVersion if the account changed since.
 
     `reason` is stored on the statusChange (at most REASON_MAX_LENGTH characters; blank is none). With
     `reason_required` (the staff pages), a risky change (status_change_risks, judged on the account as locked)

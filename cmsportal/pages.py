@@ -21,12 +21,12 @@ from django.utils import timezone
 from accounts.choices import RCNChangeType
 from accounts.models import Account, Customer, RCNChange
 from cmsportal import services
-from cmsportal.api.conditional import StaleVersion
 from cmsportal.api.pagination import row_compare
 
 # What the pages (and search) see of customers and contacts is decided next to visible_accounts.
 from cmsportal.identity.access import can_view_all, visible_accounts, visible_contacts, visible_customers  # noqa: F401
 from cmsportal.models import RecentView
+from cmsportal.versions import StaleVersion
 from contacts.models import Contact
 
 __all__ = [
@@ -391,7 +391,7 @@ def csv_response(filename: str, header: list[str], rows, row_values) -> Streamin
 
 
 class VersionedForm(forms.Form):
-    """An edit form that carries the version of the record it was opened on (see cmsportal/api/conditional.py).
+    """An edit form that carries the version of the record it was opened on (see cmsportal/versions.py).
 
     The service checks it under the record's row lock; a newer change is reported instead of overwritten.
     An empty version (a form posted without one) checks nothing, except where a view says otherwise.

@@ -11,8 +11,10 @@ choices), and whether it is always present or left out when absent. From that on
   before/after copies);
 - the OpenAPI component schemas (`cmsportal.api.schema.serializer_for`);
 - the staff CSV columns (`Resource.csv`: a tuple of JSON keys; `csv_header`, `csv_row`);
-- the facts the exchange's import checks and staging columns need (`Field.max_length`, `pattern`,
-  `choices`, `required`, `attr`), which it does not read from here yet.
+- the exchange's import checks, staging columns, writes, SELECTs and line encoders
+  (`cmsportal/exchange/`: fields.py, staging.py, importer.py, exporter.py, encoders.py), from the
+  fields' facts (`max_length`, `pattern`, `choices`, `required`, `attr`) and the declared model's
+  tables (`Resource.table`, `Resource.related_table`).
 
 Representation rules (docs/API.md "Representations"): keys in the declared order; an absent (None)
 value is left out, never `null`, unless the field is `required` (always present: identifiers,
@@ -211,6 +213,32 @@ class Resource:
 
     def __repr__(self):
         return f"<Resource {self.name}>"
+
+    # -- storage (the exchange writes and reads the tables directly) ----------------------------
+
+    @property
+    def table(self) -> str:
+        """The database table of the declared model."""
+        return self.model._meta.db_table
+
+    def column(self, path: str) -> str:
+        """The database column of the attribute `path` (dotted through relations: the related table's
+        column); the last step of the path when it names no model field (a nested object's prefix
+        applied, or a declaration without a model)."""
+        model_field = _model_field(self.model, path) if self.model is not None else None
+        return model_field.column if model_field is not None else path.split(".")[-1]
+
+    def related_table(self, path: str, *, through: bool = False) -> str:
+        """The table of the model at the end of the relations `path` (dotted, from the declared model;
+        reverse relations by their related name), or with `through` the many-to-many table of the last."""
+        model = self.model
+        *steps, last = path.split(".")
+        for step in steps:
+            model = model._meta.get_field(step).related_model
+        relation = model._meta.get_field(last)
+        if through:
+            return relation.remote_field.through._meta.db_table
+        return relation.related_model._meta.db_table
 
     def field(self, key: str) -> Field:
         for f in self.fields:

@@ -12,13 +12,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from accounts.models import Account
-from cmsportal import dates
-from cmsportal.api import conditional
-from cmsportal.api.conditional import Expectation, Version
+from cmsportal import dates, versions
 from cmsportal.changes.choices import Action, ObjectType
 from cmsportal.changes.services import change_record, change_record_update
 from cmsportal.identity.access import Actor
 from cmsportal.resources import snapshot
+from cmsportal.versions import Expectation, Version
 
 from .choices import Access
 from .models import Metadata, Namespace, namespace_of, validate_key, validate_value
@@ -109,7 +108,7 @@ def metadata_version(entry: Metadata | None, data: dict | None = None) -> Versio
     if entry is None:
         return None
     data = data if data is not None else metadata_detail_to_dict(entry)
-    return Version(conditional.digest(data), entry.last_updated_date, entry.last_updated_by)
+    return Version(versions.digest(data), entry.last_updated_date, entry.last_updated_by)
 
 
 def _log_entry(account: Account, key: str, action: str, actor: Actor, before=None, after=None):
@@ -154,7 +153,7 @@ def metadata_set(
     Safe against concurrent writers of the same key: the first to commit creates the entry (its
     createdBy/createdDate stay), every later one replaces it under its row lock, so lastUpdated*
     name the last. `expected_version` (a staff form's version, "" for "not there yet", or the
-    request's preconditions) is checked under that lock: conditional.StaleVersion if it no longer holds.
+    request's preconditions) is checked under that lock: versions.StaleVersion if it no longer holds.
     """
     validate_key(key)
     if not isinstance(value, str):
@@ -163,7 +162,7 @@ def metadata_set(
     _require_write(user, key)
     for attempt in range(CREATE_ATTEMPTS):
         entry = _locked_entry(account, key)
-        conditional.check(expected_version, metadata_version(entry))
+        versions.check(expected_version, metadata_version(entry))
         # After the lock: the last writer to commit writes the latest time.
         when = dates.now()
         if entry is not None:
@@ -210,11 +209,11 @@ def metadata_delete(
     _require_write(user, key)
     entry = _locked_entry(account, key)
     if entry is None:
-        wanted = conditional.expectation(expected_version)
+        wanted = versions.expectation(expected_version)
         if wanted is not None and wanted.needs_existing():
-            raise conditional.StaleVersion(None)
+            raise versions.StaleVersion(None)
         raise Metadata.DoesNotExist(f"No metadata {key!r} on {account.key}.")
-    conditional.check(expected_version, metadata_version(entry))
+    versions.check(expected_version, metadata_version(entry))
     _log_entry(account, key, Action.DELETE, actor, before=snapshot(entry))
     entry.delete()
 

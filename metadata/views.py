@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.views import account_or_404
 from cmsportal import pages
-from cmsportal.api.conditional import StaleVersion
 from cmsportal.identity.access import actor_for
+from cmsportal.versions import StaleVersion
 
 from . import services
 from .forms import MetadataDeleteForm, MetadataForm

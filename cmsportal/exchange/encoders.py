@@ -1,12 +1,56 @@
 """The line encoders of the export: row tuples -> the bytes of a record's line (orjson).
 
 The fast path of records.py's `*_record` builders and `record_text`: `*_line` writes a whole record,
-`*_object` one object nested in a contact. The exporter reads rows with plain SQL and hands them here.
+`*_object` one object nested in a contact. The exporter reads rows with plain SQL (its SELECTs list
+`row_leaves` of the same declarations) and hands them here.
+
+Every encoder comes from a resource's declaration (`cmsportal.resources`), as a `Line`:
+
+- `Line.declared` is the obvious reading of the declaration, field by field: the reference;
+- `Line.compiled` is the same thing as Python source generated once, what a careful hand would
+  write: the row unpacked into names, one `if value is not None` per optional key, constants
+  inlined. It is the one the export calls (`Line.__call__`).
+
+tests/exchange/test_encoders.py holds the two equal on generated rows (Hypothesis), and
+tests/exchange/test_lines.py holds them to records.py's `*_record` + `record_text`.
+
+A row holds the values of the declaration's plain fields in declared order, the fields of a
+nested object (an entry's `updatedBy`, a contact's `notificationPreferences`) in its place
+(`row_leaves`). Lists (a contact's addresses, a namespace's readers) come as arguments after the
+row, in declared order; for the records of an account, `accountType` and `accountId` come as
+arguments before it. Absent (None) values are left out, as the representation leaves them out;
+dates arrive as their final text (`cmsportal.dates.format_date`'s form: the exporter formats them,
+on PostgreSQL in its SQL). orjson writes what `record_text` writes for the values rows hold
+(strings, 64-bit integers, booleans, lists and objects of them): compact separators, non-ASCII as
+UTF-8, the same escapes.
+
+The bytes orjson returns keep the capacity of its working buffer (kilobytes for a line of a few
+hundred bytes): callers copy them into a larger buffer and drop them, rather than keep thousands.
+The compiled form pays: a loop over a table of names (zip over names and values) builds a body
+about 2.3x slower, some 4-5 s of a 1,000,000-account export.
 """
 
 import orjson
 
+from accounts import representations as accounts
+from cmsportal import resources as r
+from contacts import representations as contacts
+from metadata import representations as metadata
+
 __all__ = [
+    "Line",
+    "row_leaves",
+    "CUSTOMER",
+    "NAMESPACE",
+    "ACCOUNT",
+    "ADDRESS",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CONTACT",
+    "METADATA",
+    "STATUS_CHANGE",
+    "ACCOUNT_HISTORY",
+    "RCN_CHANGE",
     "account_history_line",
     "account_line",
     "address_object",
@@ -21,278 +65,193 @@ __all__ = [
     "status_change_line",
 ]
 
-# The export writes each record's line straight from a row tuple: the representation functions
-# (behind records.py's `*_record`) want objects with attributes, and building those, then running
-# the records through the JSON module's encoder, cost several times everything else the export
-# does. Each `*_line` function returns exactly the UTF-8 bytes of `records.record_text` of the
-# record the matching `*_record` function builds from the same row, and a newline
-# (tests/exchange/test_lines.py holds them to it): the same keys in the same order, absent (None)
-# values left out. orjson writes what `record_text` writes for
-# the values rows hold (strings, 64-bit integers, booleans, lists and objects of them): compact
-# separators, non-ASCII as UTF-8, the same escapes. Dates arrive as their final text (the form of
-# `cmsportal.dates.format_date`): the exporter formats them, on PostgreSQL in its SQL.
-#
-# Each row holds exactly the record's values, in the order of its keys (for the records of an
-# account, those after `accountType` and `accountId`, which come as arguments). The bytes orjson returns
-# keep the capacity of its working buffer (kilobytes for a line of a few hundred bytes): callers
-# copy them into a larger buffer and drop them, rather than keep thousands. The optional keys are
-# spelled out, one `if` each, rather than looped over a table of names: the loop (zip over names and
-# values) builds a body 2.3x slower, about 4-5 s of a 1,000,000-account export.
-
 _dumps = orjson.dumps
 _LINE = orjson.OPT_APPEND_NEWLINE
 
 
-def customer_line(row) -> bytes:
-    """Row: rcn, name."""
-    rcn, name = row
-    body = {"rcn": rcn}
-    if name is not None:
-        body["name"] = name
-    return _dumps({"customer": body}, option=_LINE)
+def _scalar(field: r.Field) -> bool:
+    return field.type not in (r.OBJECT, r.LIST) and not field.arg
 
 
-def namespace_line(row, readers: list, writers: list) -> bytes:
-    """Row: name, access; `readers` and `writers`: group names, in order."""
-    name, access = row
-    return _dumps({"namespace": {"name": name, "access": access, "readers": readers, "writers": writers}}, option=_LINE)
+def row_leaves(resource: r.Resource, prefix: str = "") -> list[tuple[r.Field, str]]:
+    """(field, attribute path) of each value of a row of `resource`, in order: its plain fields,
+    nested objects' fields in their place (with their prefix)."""
+    out = []
+    for field in resource.fields:
+        if field.type == r.OBJECT:
+            out += row_leaves(field.resource, prefix + field.prefix)
+        elif _scalar(field):
+            out.append((field, prefix + field.attr))
+    return out
 
 
-def account_line(row) -> bytes:
-    """Row: id, type, number, rcn (the customer's), name ... lastUpdatedDate, in account_to_dict's order."""
-    (
-        id_,
-        type_,
-        number,
-        rcn,
-        name,
-        nickname,
-        status,
-        tenant_id,
-        domain,
-        service_level,
-        collections_status,
-        access_policy,
-        parent_account_number,
-        created_by,
-        created_date,
-        last_updated_by,
-        last_updated_date,
-    ) = row
-    body = {"id": id_, "type": type_}
-    if number is not None:
-        body["number"] = number
-    body["rcn"] = rcn
-    if name is not None:
-        body["name"] = name
-    if nickname is not None:
-        body["nickname"] = nickname
-    if status is not None:
-        body["status"] = status
-    if tenant_id is not None:
-        body["tenantId"] = tenant_id
-    if domain is not None:
-        body["domain"] = domain
-    if service_level is not None:
-        body["serviceLevel"] = service_level
-    if collections_status is not None:
-        body["collectionsStatus"] = collections_status
-    if access_policy is not None:
-        body["accessPolicy"] = access_policy
-    if parent_account_number is not None:
-        body["parentAccountNumber"] = parent_account_number
-    if created_by is not None:
-        body["createdBy"] = created_by
-    if created_date is not None:
-        body["createdDate"] = created_date
-    if last_updated_by is not None:
-        body["lastUpdatedBy"] = last_updated_by
-    if last_updated_date is not None:
-        body["lastUpdatedDate"] = last_updated_date
-    return _dumps({"customerAccount": body}, option=_LINE)
+class Line:
+    """The encoder of one record kind (or, without `kind`, of one nested object, returned as a dict).
+
+    lead:  keys given as arguments before the row (`accountType`, `accountId`), written first.
+    omit:  declared keys the exchange does not write (a contact's `roles`: it writes `accounts`).
+    tail:  keys given as arguments after the lists, written last (a contact's `accounts`).
+    The lists (declared list fields, less `omit`) are arguments between the row and `tail`.
+    """
+
+    def __init__(self, resource: r.Resource, kind: str | None = None, *, lead=(), omit=(), tail=()):
+        self.resource = resource
+        self.kind = kind
+        self.lead = tuple(lead)
+        self.omit = frozenset(omit)
+        self.tail = tuple(tail)
+        self.fields = tuple(f for f in resource.fields if f.key not in self.omit)
+        self.lists = tuple(f for f in self.fields if f.type == r.LIST)
+        self.width = len(row_leaves(resource))
+        self.compiled = self._compile()
+
+    def __call__(self, *args):
+        return self.compiled(*args)
+
+    # -- the reference: the declaration read field by field ----------------------------------------
+
+    def declared(self, *args):
+        lead, rest = args[: len(self.lead)], args[len(self.lead) :]
+        row, rest = rest[0], rest[1:]
+        lists, tail = rest[: len(self.lists)], rest[len(self.lists) :]
+        if len(row) != self.width or len(tail) != len(self.tail):
+            raise TypeError(f"{self.resource.name}: a row of {self.width} values and {len(self.tail)} tail values")
+        body = dict(zip(self.lead, lead, strict=True))
+        values = iter(row)
+        given = dict(zip((f.key for f in self.lists), lists, strict=True))
+        body.update(self._body(self.fields, values, given))
+        body.update(zip(self.tail, tail, strict=True))
+        if self.kind is None:
+            return body
+        return _dumps({self.kind: body}, option=_LINE)
+
+    @staticmethod
+    def _body(fields, values, given) -> dict:
+        body = {}
+        for field in fields:
+            if field.type == r.OBJECT:
+                value = Line._body(field.resource.fields, values, {}) or None
+                if value is None and field.required:
+                    value = {}
+            elif field.type == r.LIST:
+                value = given[field.key]
+                if field.arg:
+                    value = None if value is None else list(value)
+                elif not value:
+                    value = None
+                if value is not None and field.wrap:
+                    value = {field.wrap: value}
+            else:
+                value = next(values)
+            if value is not None or field.required:
+                body[field.key] = value
+        return body
+
+    # -- the fast path: the same, as generated source --------------------------------------------------
+
+    def _compile(self):
+        names = {"_dumps": _dumps, "_LINE": _LINE}
+        row_names = [f"v{i}" for i in range(self.width)]
+        list_names = [f"l{i}" for i in range(len(self.lists))]
+        tail_names = [f"t{i}" for i in range(len(self.tail))]
+        lead_names = [f"k{i}" for i in range(len(self.lead))]
+        lines = []
+        if row_names:
+            lines.append(f"{', '.join(row_names)}{',' if len(row_names) == 1 else ''} = row")
+        values = iter(row_names)
+        lists = dict(zip((f.key for f in self.lists), list_names, strict=True))
+        # Always-present keys at the front make the dict literal.
+        body = self._emit(
+            self.fields, values, lists, "body", "    ", lines, leading=list(zip(self.lead, lead_names, strict=True))
+        )
+        for key, name in zip(self.tail, tail_names, strict=True):
+            lines.append(f"    {body}[{key!r}] = {name}")
+        if self.kind is None:
+            lines.append(f"    return {body}")
+        else:
+            lines.append(f"    return _dumps({{{self.kind!r}: {body}}}, option=_LINE)")
+        params = [*lead_names, "row", *list_names, *tail_names]
+        name = f"{self.resource.name}_{'line' if self.kind else 'object'}"
+        code = f"def {name}({', '.join(params)}):\n" + "\n".join(
+            line if line.startswith("    ") else "    " + line for line in lines
+        )
+        code += "\n"
+        namespace = dict(names)
+        exec(compile(code, f"<{self.resource.name} line encoder>", "exec"), namespace)  # noqa: S102 - from a declaration
+        function = namespace[name]
+        function.__source__ = code
+        return function
+
+    def _emit(self, fields, values, lists, var, indent, lines, leading=()) -> str:
+        """Statements building dict `var` from `fields`; returns `var`."""
+        pairs = [f"{key!r}: {value}" for key, value in leading]
+        fields = list(fields)
+        # The leading always-present plain fields join the literal.
+        while fields and _scalar(fields[0]) and fields[0].required:
+            pairs.append(f"{fields.pop(0).key!r}: {next(values)}")
+        lines.append(f"{indent}{var} = {{{', '.join(pairs)}}}")
+        depth = 0
+        for field in fields:
+            key = repr(field.key)
+            if field.type == r.OBJECT:
+                depth += 1
+                inner = f"{var}_{depth}"
+                self._emit(field.resource.fields, values, {}, inner, indent, lines)
+                if field.required:
+                    lines.append(f"{indent}{var}[{key}] = {inner}")
+                else:
+                    lines.append(f"{indent}if {inner}:\n{indent}    {var}[{key}] = {inner}")
+            elif field.type == r.LIST:
+                name = lists[field.key]
+                value = f"{{{field.wrap!r}: {name}}}" if field.wrap else name
+                if field.arg:
+                    value = f"{{{field.wrap!r}: list({name})}}" if field.wrap else f"list({name})"
+                    if field.required:
+                        lines.append(f"{indent}{var}[{key}] = {value}")
+                    else:
+                        lines.append(f"{indent}if {name} is not None:\n{indent}    {var}[{key}] = {value}")
+                else:
+                    lines.append(f"{indent}if {name}:\n{indent}    {var}[{key}] = {value}")
+            else:
+                name = next(values)
+                if field.required:
+                    lines.append(f"{indent}{var}[{key}] = {name}")
+                else:
+                    lines.append(f"{indent}if {name} is not None:\n{indent}    {var}[{key}] = {name}")
+        return var
 
 
-def address_object(row) -> dict:
-    """Row: street, city, state, zipcode, country, primary."""
-    street, city, state, zipcode, country, primary = row
-    body = {}
-    if street is not None:
-        body["street"] = street
-    if city is not None:
-        body["city"] = city
-    if state is not None:
-        body["state"] = state
-    if zipcode is not None:
-        body["zipcode"] = zipcode
-    if country is not None:
-        body["country"] = country
-    body["primary"] = primary
-    return body
+_ON_ACCOUNT = ("accountType", "accountId")
 
+CUSTOMER = Line(accounts.CUSTOMER, "customer")
+NAMESPACE = Line(metadata.NAMESPACE, "namespace")
+ACCOUNT = Line(accounts.ACCOUNT, "customerAccount")
+ADDRESS = Line(contacts.ADDRESS)
+EMAIL_ADDRESS = Line(contacts.EMAIL_ADDRESS)
+PHONE_NUMBER = Line(contacts.PHONE_NUMBER)
+CONTACT = Line(contacts.CONTACT, "contact", omit=("roles",), tail=("accounts",))
+METADATA = Line(metadata.METADATA_DETAIL, "metadata", lead=_ON_ACCOUNT)
+STATUS_CHANGE = Line(accounts.STATUS_CHANGE, "statusChange", lead=_ON_ACCOUNT)
+ACCOUNT_HISTORY = Line(accounts.ACCOUNT_HISTORY, "customerAccountHistory", lead=_ON_ACCOUNT)
+RCN_CHANGE = Line(accounts.RCN_CHANGE, "accountRCNChange", lead=_ON_ACCOUNT)
 
-def email_address_object(row) -> dict:
-    """Row: address, primary."""
-    address, primary = row
-    return {"address": address, "primary": primary}
-
-
-def phone_number_object(row) -> dict:
-    """Row: number, country, mask, smsVerify, primary."""
-    number, country, mask, sms_verify, primary = row
-    body = {"number": number}
-    if country is not None:
-        body["country"] = country
-    if mask is not None:
-        body["mask"] = mask
-    body["smsVerify"] = sms_verify
-    body["primary"] = primary
-    return body
+# customer_line(row); namespace_line(row, readers, writers); account_line(row);
+# contact_line(row, addresses, email_addresses, phone_numbers, accounts);
+# metadata_line / status_change_line / account_history_line / rcn_change_line(account_type, account_id, row);
+# address_object / email_address_object / phone_number_object(row) -> dict.
+customer_line = CUSTOMER.compiled
+namespace_line = NAMESPACE.compiled
+account_line = ACCOUNT.compiled
+address_object = ADDRESS.compiled
+email_address_object = EMAIL_ADDRESS.compiled
+phone_number_object = PHONE_NUMBER.compiled
+contact_line = CONTACT.compiled
+metadata_line = METADATA.compiled
+status_change_line = STATUS_CHANGE.compiled
+account_history_line = ACCOUNT_HISTORY.compiled
+rcn_change_line = RCN_CHANGE.compiled
 
 
 def contact_account_object(account_type: str, account_id: str, roles: list) -> dict:
     """One entry of a contact's `accounts`: the account and the contact's roles on it, in order."""
     return {"type": account_type, "id": account_id, "roles": roles}
-
-
-def contact_line(row, addresses: list, email_addresses: list, phone_numbers: list, accounts: list) -> bytes:
-    """Row: contactNumber, rcn (the customer's), firstName, lastName, title, suffix, username, the five
-    notification preferences (doNotFax, doNotCall, doNotEmail, doNotMail, doNotSurvey), lastUpdatedBy,
-    lastUpdatedDate. The lists hold the contact's addresses, email addresses, phone numbers (`*_object`)
-    and accounts (`contact_account_object`), in order."""
-    (
-        contact_number,
-        rcn,
-        first_name,
-        last_name,
-        title,
-        suffix,
-        username,
-        do_not_fax,
-        do_not_call,
-        do_not_email,
-        do_not_mail,
-        do_not_survey,
-        last_updated_by,
-        last_updated_date,
-    ) = row
-    body = {"contactNumber": contact_number}
-    if rcn is not None:
-        body["rcn"] = rcn
-    if first_name is not None:
-        body["firstName"] = first_name
-    if last_name is not None:
-        body["lastName"] = last_name
-    if title is not None:
-        body["title"] = title
-    if suffix is not None:
-        body["suffix"] = suffix
-    if username is not None:
-        body["username"] = username
-    if addresses:
-        body["addresses"] = {"address": addresses}
-    if email_addresses:
-        body["emailAddresses"] = {"emailAddress": email_addresses}
-    if phone_numbers:
-        body["phoneNumbers"] = {"phoneNumber": phone_numbers}
-    body["notificationPreferences"] = {
-        "doNotFax": do_not_fax,
-        "doNotCall": do_not_call,
-        "doNotEmail": do_not_email,
-        "doNotMail": do_not_mail,
-        "doNotSurvey": do_not_survey,
-    }
-    if last_updated_by is not None:
-        body["lastUpdatedBy"] = last_updated_by
-    if last_updated_date is not None:
-        body["lastUpdatedDate"] = last_updated_date
-    body["accounts"] = accounts
-    return _dumps({"contact": body}, option=_LINE)
-
-
-def metadata_line(account_type: str, account_id: str, row) -> bytes:
-    """Row: key, value, createdBy, createdDate, lastUpdatedBy, lastUpdatedDate."""
-    key, value, created_by, created_date, last_updated_by, last_updated_date = row
-    body = {"accountType": account_type, "accountId": account_id, "key": key, "value": value}
-    if created_by is not None:
-        body["createdBy"] = created_by
-    if created_date is not None:
-        body["createdDate"] = created_date
-    if last_updated_by is not None:
-        body["lastUpdatedBy"] = last_updated_by
-    if last_updated_date is not None:
-        body["lastUpdatedDate"] = last_updated_date
-    return _dumps({"metadata": body}, option=_LINE)
-
-
-def status_change_line(account_type: str, account_id: str, row) -> bytes:
-    """Row: date, status, username, usertype, collectionsStatus, accessPolicy, fraudStatus."""
-    date, status, username, usertype, collections_status, access_policy, fraud_status = row
-    body = {"accountType": account_type, "accountId": account_id, "date": date}
-    if status is not None:
-        body["status"] = status
-    if username is not None:
-        body["username"] = username
-    if usertype is not None:
-        body["usertype"] = usertype
-    if collections_status is not None:
-        body["collectionsStatus"] = collections_status
-    if access_policy is not None:
-        body["accessPolicy"] = access_policy
-    if fraud_status is not None:
-        body["fraudStatus"] = fraud_status
-    return _dumps({"statusChange": body}, option=_LINE)
-
-
-def _actor_object(username, type_) -> dict:
-    body = {}
-    if username is not None:
-        body["username"] = username
-    if type_ is not None:
-        body["type"] = type_
-    return body
-
-
-def account_history_line(account_type: str, account_id: str, row) -> bytes:
-    """Row: accountChangeType, rcn, updatedDate, accountStatus, collectionsStatus, nickname, then the
-    username and type of `updatedBy` and of `destinationUpdatedBy`."""
-    (
-        change_type,
-        rcn,
-        updated_date,
-        account_status,
-        collections_status,
-        nickname,
-        updated_by_username,
-        updated_by_type,
-        destination_username,
-        destination_type,
-    ) = row
-    body = {"accountType": account_type, "accountId": account_id, "accountChangeType": change_type}
-    if rcn is not None:
-        body["rcn"] = rcn
-    if updated_date is not None:
-        body["updatedDate"] = updated_date
-    if account_status is not None:
-        body["accountStatus"] = account_status
-    if collections_status is not None:
-        body["collectionsStatus"] = collections_status
-    if nickname is not None:
-        body["nickname"] = nickname
-    if updated_by_username is not None or updated_by_type is not None:
-        body["updatedBy"] = _actor_object(updated_by_username, updated_by_type)
-    if destination_username is not None or destination_type is not None:
-        body["destinationUpdatedBy"] = _actor_object(destination_username, destination_type)
-    return _dumps({"customerAccountHistory": body}, option=_LINE)
-
-
-def rcn_change_line(account_type: str, account_id: str, row) -> bytes:
-    """Row: accountChangeType, username, rcn, date."""
-    change_type, username, rcn, date = row
-    body = {"accountType": account_type, "accountId": account_id, "accountChangeType": change_type}
-    if username is not None:
-        body["username"] = username
-    if rcn is not None:
-        body["rcn"] = rcn
-    if date is not None:
-        body["date"] = date
-    return _dumps({"accountRCNChange": body}, option=_LINE)

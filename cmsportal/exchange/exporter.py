@@ -46,9 +46,12 @@ from datetime import UTC, datetime
 
 from django.db import connections, transaction
 
-from accounts.representations import ACCOUNT
+from accounts.representations import ACCOUNT, ACCOUNT_HISTORY, CUSTOMER, RCN_CHANGE, STATUS_CHANGE
 from cmsportal import replicas
+from cmsportal import resources as r
 from cmsportal.dates import format_date
+from contacts.representations import ADDRESS, CONTACT, EMAIL_ADDRESS, PHONE_NUMBER
+from metadata.representations import METADATA_DETAIL, NAMESPACE
 
 from . import encoders
 
@@ -87,6 +90,19 @@ class _Reader:
     def date(self, column: str) -> str:
         """The SQL selecting datetime `column`: as text where the database can write it."""
         return _PG_DATE.format(column) if self.postgres else column
+
+    def columns(self, resource: r.Resource, alias: str, joins: dict | None = None) -> str:
+        """The SQL selecting a row of `resource` for its line encoder (encoders.row_leaves, in order):
+        each declared field's column of `alias`, or, for a path through a relation (`customer.rcn`),
+        the column of the alias `joins` names for the relation; dates as `date` gives them."""
+        q = self.connection.ops.quote_name
+        out = []
+        for field, path in encoders.row_leaves(resource):
+            relation = path.split(".")[:-1]
+            table = joins[relation[0]] if relation else alias
+            sql = f"{table}.{q(resource.column(path))}"
+            out.append(self.date(sql) if field.type == r.DATE else sql)
+        return ", ".join(out)
 
     def rows(self, sql: str, params) -> list[tuple]:
         self.cursor.execute(sql, params)
@@ -143,7 +159,8 @@ def _chunk(rows: list[tuple], line) -> tuple[int, bytearray]:
 
 
 def _customers(db: _Reader) -> Iterator[Batch]:
-    for rows in db.keyset("SELECT rcn, name FROM accounts_customer", ["implicit = %s"], [False], "rcn", 0):
+    sql = f"SELECT {db.columns(CUSTOMER, 'c')} FROM {CUSTOMER.table} c"
+    for rows in db.keyset(sql, ["c.implicit = %s"], [False], "c.rcn", 0):
         yield _chunk, (rows, encoders.customer_line)
 
 
@@ -159,14 +176,17 @@ def _namespace_chunk(rows, groups) -> tuple[int, bytearray]:
 
 def _namespaces(db: _Reader) -> Iterator[Batch]:
     # Groups in the order they were added, readers then writers.
-    for rows in db.keyset("SELECT n.id, n.name, n.access FROM metadata_namespace n", [], [], "n.name", 1):
+    namespace = NAMESPACE
+    sql = f"SELECT n.id, {db.columns(namespace, 'n')} FROM {namespace.table} n"
+    for rows in db.keyset(sql, [], [], "n.name", 1):
         span = "n.name >= %s AND n.name <= %s"
         params = [rows[0][1], rows[-1][1]]
         groups = []
-        for kind, table in (("r", "metadata_namespace_readers"), ("w", "metadata_namespace_writers")):
+        for kind, relation in (("r", "readers"), ("w", "writers")):
+            table, group = namespace.related_table(relation, through=True), namespace.related_table(relation)
             groups += db.rows(
-                f"SELECT '{kind}', t.namespace_id, g.name FROM {table} t JOIN auth_group g ON g.id = t.group_id"
-                f" JOIN metadata_namespace n ON n.id = t.namespace_id WHERE {span} ORDER BY t.id",
+                f"SELECT '{kind}', t.namespace_id, g.name FROM {table} t JOIN {group} g ON g.id = t.group_id"
+                f" JOIN {namespace.table} n ON n.id = t.namespace_id WHERE {span} ORDER BY t.id",
                 params,
             )
         yield _namespace_chunk, (rows, groups)
@@ -174,10 +194,8 @@ def _namespaces(db: _Reader) -> Iterator[Batch]:
 
 def _accounts(db: _Reader) -> Iterator[Batch]:
     sql = (
-        "SELECT a.account_id, a.type, a.number, c.rcn, a.name, a.nickname, a.status, a.tenant_id, a.domain,"
-        " a.service_level, a.collections_status, a.access_policy, a.parent_account_number,"
-        f" a.created_by, {db.date('a.created_date')}, a.last_updated_by, {db.date('a.last_updated_date')}"
-        " FROM accounts_account a JOIN accounts_customer c ON c.id = a.customer_id"
+        f"SELECT {db.columns(ACCOUNT, 'a', {'customer': 'c'})}"
+        f" FROM {ACCOUNT.table} a JOIN {CUSTOMER.table} c ON c.id = a.customer_id"
     )
     for account_type in _ACCOUNT_TYPES:
         for rows in db.keyset(sql, ["a.type = %s"], [account_type], "a.account_id", 0):
@@ -187,8 +205,8 @@ def _accounts(db: _Reader) -> Iterator[Batch]:
 def _account_batches(db: _Reader) -> Iterator[tuple[str, list[tuple], str, list]]:
     """(type, [(row id, account id)], subquery, params): consecutive batches of RANGE accounts in
     account order; the subquery selects the batch's row ids."""
-    sql = "SELECT a.id, a.account_id FROM accounts_account a"
-    subquery = "SELECT a.id FROM accounts_account a WHERE a.type = %s AND a.account_id >= %s AND a.account_id <= %s"
+    sql = f"SELECT a.id, a.account_id FROM {ACCOUNT.table} a"
+    subquery = f"SELECT a.id FROM {ACCOUNT.table} a WHERE a.type = %s AND a.account_id >= %s AND a.account_id <= %s"
     for account_type in _ACCOUNT_TYPES:
         for accounts in db.keyset(sql, ["a.type = %s"], [account_type], "a.account_id", 1, RANGE):
             yield account_type, accounts, subquery, [account_type, accounts[0][1], accounts[-1][1]]
@@ -218,33 +236,25 @@ def _per_account(db: _Reader, table: str, select: str, order: str, line) -> Iter
 
 
 def _metadata(db: _Reader) -> Iterator[Batch]:
-    select = (
-        f"t.key, t.value, t.created_by, {db.date('t.created_date')},"
-        f" t.last_updated_by, {db.date('t.last_updated_date')}"
-    )
-    return _per_account(db, "metadata_metadata", select, "t.key", encoders.metadata_line)
+    resource = METADATA_DETAIL
+    return _per_account(db, resource.table, db.columns(resource, "t"), "t.key", encoders.metadata_line)
 
 
 def _status_changes(db: _Reader) -> Iterator[Batch]:
-    select = (
-        f"{db.date('t.date')}, t.status, t.username, t.usertype, t.collections_status, t.access_policy, t.fraud_status"
-    )
-    return _per_account(db, "accounts_statuschange", select, "t.date, t.id", encoders.status_change_line)
+    resource = STATUS_CHANGE
+    return _per_account(db, resource.table, db.columns(resource, "t"), "t.date, t.id", encoders.status_change_line)
 
 
 def _account_history(db: _Reader) -> Iterator[Batch]:
-    select = (
-        f"t.change_type, t.rcn, {db.date('t.updated_date')}, t.account_status, t.collections_status, t.nickname,"
-        " t.updated_by_username, t.updated_by_type, t.destination_updated_by_username, t.destination_updated_by_type"
-    )
-    return _per_account(
-        db, "accounts_accounthistory", select, "t.updated_date ASC NULLS LAST, t.id", encoders.account_history_line
-    )
+    resource = ACCOUNT_HISTORY
+    order = "t.updated_date ASC NULLS LAST, t.id"
+    return _per_account(db, resource.table, db.columns(resource, "t"), order, encoders.account_history_line)
 
 
 def _rcn_changes(db: _Reader) -> Iterator[Batch]:
-    select = f"t.change_type, t.username, t.rcn, {db.date('t.date')}"
-    return _per_account(db, "accounts_rcnchange", select, "t.date ASC NULLS LAST, t.id", encoders.rcn_change_line)
+    resource = RCN_CHANGE
+    order = "t.date ASC NULLS LAST, t.id"
+    return _per_account(db, resource.table, db.columns(resource, "t"), order, encoders.rcn_change_line)
 
 
 class _Stream:
@@ -318,21 +328,25 @@ def _contact_chunk(contacts, addresses, emails, phones, links) -> tuple[int, byt
 
 
 # Contacts and their rows, each in one pass in RPN order (the rows of one contact in the order
-# written), the contact's id first. `{date}` is the contact's last update, as text.
-_CONTACT_PASSES = (
-    "SELECT c.id, c.contact_number, cu.rcn, c.first_name, c.last_name, c.title, c.suffix, c.username,"
-    " c.do_not_fax, c.do_not_call, c.do_not_email, c.do_not_mail, c.do_not_survey, c.last_updated_by, {date}"
-    " FROM contacts_contact c LEFT JOIN accounts_customer cu ON cu.id = c.customer_id ORDER BY c.contact_number",
-    'SELECT c.id, t.street, t.city, t.state, t.zipcode, t.country, t."primary" FROM contacts_contact c'
-    " JOIN contacts_address t ON t.contact_id = c.id ORDER BY c.contact_number, t.id",
-    'SELECT c.id, t.address, t."primary" FROM contacts_contact c'
-    " JOIN contacts_emailaddress t ON t.contact_id = c.id ORDER BY c.contact_number, t.id",
-    'SELECT c.id, t.number, t.country, t.mask, t.sms_verify, t."primary" FROM contacts_contact c'
-    " JOIN contacts_phonenumber t ON t.contact_id = c.id ORDER BY c.contact_number, t.id",
-    "SELECT c.id, l.id, a.type, a.account_id, r.role FROM contacts_contact c"
-    " JOIN contacts_accountcontact l ON l.contact_id = c.id JOIN accounts_account a ON a.id = l.account_id"
-    " LEFT JOIN contacts_accountcontactrole r ON r.link_id = l.id ORDER BY c.contact_number, l.id, r.id",
-)
+# written), the contact's id first.
+def _contact_passes(db: _Reader) -> list[str]:
+    contact = CONTACT
+    passes = [
+        f"SELECT c.id, {db.columns(contact, 'c', {'customer': 'cu'})} FROM {contact.table} c"
+        f" LEFT JOIN {CUSTOMER.table} cu ON cu.id = c.customer_id ORDER BY c.contact_number"
+    ]
+    for item in (ADDRESS, EMAIL_ADDRESS, PHONE_NUMBER):
+        passes.append(
+            f"SELECT c.id, {db.columns(item, 't')} FROM {contact.table} c"
+            f" JOIN {item.table} t ON t.contact_id = c.id ORDER BY c.contact_number, t.id"
+        )
+    link, role = contact.related_table("account_links"), contact.related_table("account_links.roles")
+    passes.append(
+        f"SELECT c.id, l.id, a.type, a.account_id, r.role FROM {contact.table} c"
+        f" JOIN {link} l ON l.contact_id = c.id JOIN {ACCOUNT.table} a ON a.id = l.account_id"
+        f" LEFT JOIN {role} r ON r.link_id = l.id ORDER BY c.contact_number, l.id, r.id"
+    )
+    return passes
 
 
 def _contacts(db: _Reader) -> Iterator[Batch]:
@@ -344,8 +358,8 @@ def _contacts(db: _Reader) -> Iterator[Batch]:
     """
     streams = []
     try:
-        for sql in _CONTACT_PASSES:
-            streams.append(db.stream(sql.format(date=db.date("c.last_updated_date"))))
+        for sql in _contact_passes(db):
+            streams.append(db.stream(sql))
         contacts, *children = streams
         while batch := contacts.fetch():
             ids = {row[0] for row in batch}

@@ -46,6 +46,7 @@ __all__ = [
     "metadata_key",
     "rcn",
     "rpn",
+    "scalars",
 ]
 
 
@@ -84,55 +85,53 @@ def _fields(resource: r.Resource, *specs):
     return tuple(out)
 
 
+def scalars(resource: r.Resource) -> list[r.Field]:
+    """The declared fields a record carries as plain values (not nested objects, lists or arguments), in order."""
+    return [f for f in resource.fields if f.type not in (r.OBJECT, r.LIST) and not f.arg]
+
+
+def _declared(resource: r.Resource, *first, named=None, before=None, after=None):
+    """The table of every plain field of `resource`, in declared order: `first` (keys) lead, in
+    the order given; `named` maps keys to the check they use instead of their declared one. `before`
+    / `after`: only the fields declared before / after that key. A field added to the declaration
+    joins the table (and so the staging row, the import and the export) where it is declared."""
+    named = named or {}
+    keys = [f.key for f in resource.fields]
+    fields = scalars(resource)
+    if before is not None:
+        fields = [f for f in fields if keys.index(f.key) < keys.index(before)]
+    if after is not None:
+        fields = [f for f in fields if keys.index(f.key) > keys.index(after)]
+    order = [*first, *(f.key for f in fields if f.key not in first)]
+    return _fields(resource, *((key, named[key]) if key in named else key for key in order))
+
+
 _ACCOUNT_REF = (
     ("accountType", check_of(accounts.ACCOUNT.field("type")), True),
     ("accountId", account_id, True),
 )
 
-CUSTOMER_FIELDS = _fields(accounts.CUSTOMER, ("rcn", rcn), "name")
-ACCOUNT_FIELDS = _fields(
-    accounts.ACCOUNT,
-    "type",
-    ("id", account_id),
-    "number",
-    ("rcn", rcn),
-    *("name", "nickname", "status", "tenantId", "domain", "serviceLevel", "collectionsStatus", "accessPolicy"),
-    *("parentAccountNumber", "createdBy", "createdDate", "lastUpdatedBy", "lastUpdatedDate"),
-)
-CONTACT_FIELDS = _fields(
-    contacts.CONTACT,
-    ("contactNumber", rpn),
-    ("rcn", rcn),
-    *("firstName", "lastName", "title", "suffix", "username"),
-)
-CONTACT_TAIL_FIELDS = _fields(contacts.CONTACT, "lastUpdatedBy", "lastUpdatedDate")
+CUSTOMER_FIELDS = _declared(accounts.CUSTOMER, named={"rcn": rcn})
+ACCOUNT_FIELDS = _declared(accounts.ACCOUNT, "type", "id", named={"id": account_id, "rcn": rcn})
+# A contact's plain fields before its nested ones (notification preferences are staged between the
+# two parts), then those after.
+CONTACT_FIELDS = _declared(contacts.CONTACT, named={"contactNumber": rpn, "rcn": rcn}, before="notificationPreferences")
+CONTACT_TAIL_FIELDS = _declared(contacts.CONTACT, after="notificationPreferences")
 CONTACT_EXTRA = frozenset(
     {"addresses", "emailAddresses", "phoneNumbers", "notificationPreferences", "accounts"}
     | {f[0] for f in CONTACT_TAIL_FIELDS}
 )
-NOTIFICATION_FIELDS = _fields(
-    contacts.NOTIFICATION_PREFERENCES, *(f.key for f in contacts.NOTIFICATION_PREFERENCES.fields)
-)
-ADDRESS_FIELDS = _fields(contacts.ADDRESS, "street", "city", "state", "zipcode", "country", "primary")
-EMAIL_FIELDS = _fields(contacts.EMAIL_ADDRESS, "address", "primary")
-PHONE_FIELDS = _fields(contacts.PHONE_NUMBER, "number", "country", "mask", "smsVerify", "primary")
+NOTIFICATION_FIELDS = _declared(contacts.NOTIFICATION_PREFERENCES)
+ADDRESS_FIELDS = _declared(contacts.ADDRESS)
+EMAIL_FIELDS = _declared(contacts.EMAIL_ADDRESS)
+PHONE_FIELDS = _declared(contacts.PHONE_NUMBER)
 LINK_FIELDS = (("type", _ACCOUNT_REF[0][1], True), ("id", account_id, True))
-METADATA_FIELDS = _ACCOUNT_REF + _fields(
-    metadata.METADATA_DETAIL,
-    ("key", metadata_key),
-    *("value", "createdBy", "createdDate", "lastUpdatedBy", "lastUpdatedDate"),
-)
-STATUS_FIELDS = _ACCOUNT_REF + _fields(
-    accounts.STATUS_CHANGE,
-    *("date", "status", "username", "usertype", "collectionsStatus", "accessPolicy", "fraudStatus"),
-)
-HISTORY_FIELDS = _ACCOUNT_REF + _fields(
-    accounts.ACCOUNT_HISTORY,
-    *("accountChangeType", ("rcn", rcn), "updatedDate", "accountStatus", "collectionsStatus", "nickname"),
-)
+METADATA_FIELDS = _ACCOUNT_REF + _declared(metadata.METADATA_DETAIL, named={"key": metadata_key})
+STATUS_FIELDS = _ACCOUNT_REF + _declared(accounts.STATUS_CHANGE)
+HISTORY_FIELDS = _ACCOUNT_REF + _declared(accounts.ACCOUNT_HISTORY, named={"rcn": rcn})
 HISTORY_EXTRA = frozenset({"updatedBy", "destinationUpdatedBy"})
-ACTOR_FIELDS = _fields(accounts.ACTOR, "username", "type")
-RCN_FIELDS = _ACCOUNT_REF + _fields(accounts.RCN_CHANGE, "accountChangeType", "username", ("rcn", rcn), "date")
+ACTOR_FIELDS = _declared(accounts.ACTOR)
+RCN_FIELDS = _ACCOUNT_REF + _declared(accounts.RCN_CHANGE, named={"rcn": rcn})
 # A phone number's search key, computed as the declaration says from its number and country.
 PHONE_SEARCH_KEY, _keys = contacts.PHONE_NUMBER.derived["normalized"]
 assert _keys == tuple(key for key, _, _ in PHONE_FIELDS[:2]), "the search key takes the first two phone fields"

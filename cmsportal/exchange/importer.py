@@ -1,4 +1,4 @@
-# SQL here is assembled from model table names and staging.STAGING column names only; every value
+# SQL here is assembled from the declared tables and staging.STAGING column names only; every value
 # read from a file travels as a COPY row or a query parameter.
 # ruff: noqa: S608
 """Import: records -> staging tables -> set-based upserts, in one transaction.
@@ -31,21 +31,20 @@ from datetime import datetime
 from functools import partial
 
 import orjson
-from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
-from accounts.models import Account, AccountHistory, Customer, RCNChange, StatusChange
+from accounts import representations as accounts
 from cmsportal.changes.choices import Action, ObjectType
 from cmsportal.changes.services import change_record
-from contacts.models import AccountContact, AccountContactRole, Address, Contact, EmailAddress, PhoneNumber
-from metadata.models import Metadata, Namespace
+from contacts import representations as contacts
+from metadata import representations as metadata
 
 from . import parallel
 from .checks import Invalid
 from .decoders import decode
 from .errors import ExchangeError
 from .progress import Progress
-from .staging import KINDS, STAGING
+from .staging import KINDS, STAGED_AS, STAGING
 
 __all__ = [
     "CHUNK",
@@ -317,23 +316,24 @@ class _SQL:
         q = conn.ops.quote_name
         self.q = q
         self.postgres = conn.vendor == "postgresql"
+        # The tables named by the declarations (the declared models', and the relations between them).
         self.t = {
-            "customer": q(Customer._meta.db_table),
-            "account": q(Account._meta.db_table),
-            "status": q(StatusChange._meta.db_table),
-            "history": q(AccountHistory._meta.db_table),
-            "rcn": q(RCNChange._meta.db_table),
-            "contact": q(Contact._meta.db_table),
-            "link": q(AccountContact._meta.db_table),
-            "role": q(AccountContactRole._meta.db_table),
-            "address": q(Address._meta.db_table),
-            "email": q(EmailAddress._meta.db_table),
-            "phone": q(PhoneNumber._meta.db_table),
-            "namespace": q(Namespace._meta.db_table),
-            "readers": q(Namespace.readers.through._meta.db_table),
-            "writers": q(Namespace.writers.through._meta.db_table),
-            "metadata": q(Metadata._meta.db_table),
-            "group": q(Group._meta.db_table),
+            "customer": q(accounts.CUSTOMER.table),
+            "account": q(accounts.ACCOUNT.table),
+            "status": q(accounts.STATUS_CHANGE.table),
+            "history": q(accounts.ACCOUNT_HISTORY.table),
+            "rcn": q(accounts.RCN_CHANGE.table),
+            "contact": q(contacts.CONTACT.table),
+            "link": q(contacts.CONTACT.related_table("account_links")),
+            "role": q(contacts.CONTACT.related_table("account_links.roles")),
+            "address": q(contacts.ADDRESS.table),
+            "email": q(contacts.EMAIL_ADDRESS.table),
+            "phone": q(contacts.PHONE_NUMBER.table),
+            "namespace": q(metadata.NAMESPACE.table),
+            "readers": q(metadata.NAMESPACE.related_table("readers", through=True)),
+            "writers": q(metadata.NAMESPACE.related_table("writers", through=True)),
+            "metadata": q(metadata.METADATA_DETAIL.table),
+            "group": q(metadata.NAMESPACE.related_table("readers")),
         }
 
     def same(self, a: str, b: str) -> str:
@@ -395,7 +395,7 @@ def _merge(stage: Staging, meter: Progress) -> None:
 
         if loaded["metadata"]:
             meter.phase("writing metadata")
-            columns = ["value", "created_by", "created_date", "last_updated_by", "last_updated_date"]
+            columns = [c for c, _ in STAGING["metadata"] if c not in ("line", "type", "account_id", "key")]
             _upsert(
                 cursor,
                 sql,
@@ -760,16 +760,14 @@ def _upsert_contacts(cursor, sql, s, loaded, aside) -> None:
         )
         for table in ("link", "address", "email", "phone"):
             cursor.execute(f"DELETE FROM {t[table]} WHERE contact_id IN ({stored})")
-    children = (
-        ("address", ["street", "city", "state", "zipcode", "country"]),
-        ("email", ["address"]),
-        ("phone", ["number", "country", "mask", "sms_verify", "normalized"]),
-    )
-    for name, columns in children:
+    # Staged columns are the target's, but for names SQL reserves (staged as STAGED_AS says).
+    target = {staged: column for column, staged in STAGED_AS.items()}
+    for name in ("address", "email", "phone"):
         if not loaded[name]:
             continue
-        insert = ["contact_id", *columns, "primary"]
-        select = ["c.id", *(f"s.{c}" for c in columns), "s.is_primary"]
+        columns = [c for c, _ in STAGING[name] if c not in ("line", "pos", "contact_number")]
+        insert = ["contact_id", *(target.get(c, c) for c in columns)]
+        select = ["c.id", *(f"s.{c}" for c in columns)]
         cursor.execute(
             f"INSERT INTO {t[name]} ({', '.join(q(c) for c in insert)}) "
             f"SELECT {', '.join(select)} FROM {s(name)} s {contact_join} WHERE true ORDER BY s.line, s.pos"

@@ -4,9 +4,22 @@
 them. `STAGING`: the staging tables an import fills, one per table of rows a record decodes to
 (records.decode and decoders.decode append to one buffer per table; the importer copies the buffers
 into temporary tables named cms_x_<table>, the parallel reader ships them between processes).
+
+The columns of a record's values come from the declarations (through the field tables of fields.py,
+in their order): a declared field's column is the model's column of the attribute it reads (`tenant_id` for
+`tenantId`; `rcn` for `customer.rcn`, the customer's; a nested object's fields with its prefix),
+and its type the declared type. So a field added to a declaration gets its staging column, and the
+importer (which writes every staged column to the column of the same name) writes it.
 """
 
-__all__ = ["KINDS", "STAGING"]
+from accounts import representations as accounts
+from cmsportal import resources as r
+from contacts import representations as contacts
+from metadata import representations as metadata
+
+from . import fields
+
+__all__ = ["KINDS", "STAGING", "STAGED_AS", "column_of", "target_column"]
 
 KINDS = (
     "customer",
@@ -20,10 +33,54 @@ KINDS = (
 )
 
 # Staging tables: name -> [(column, type)]. Types: text, bigint, bool, date. Every table starts
-# with `line`, the record's line number, which orders appended rows and names the line in errors.
+# with `line`, the record's line number, which orders appended rows and names the line in errors;
+# the rows of a list inside a record have `pos`, their place in the record, and the key of their record.
+_TYPES = {r.STR: "text", r.CHOICE: "text", r.INT: "bigint", r.BOOL: "bool", r.DATE: "date"}
+# Column names SQL reserves, staged under another name.
+STAGED_AS = {"primary": "is_primary"}
+_LINE = [("line", "bigint")]
+_POS = [("line", "bigint"), ("pos", "bigint"), ("contact_number", "text")]
+_ACCOUNT = [("type", "text"), ("account_id", "text")]  # accountType, accountId: the account named
+
+
+def target_column(resource: r.Resource, field: r.Field, prefix: str = "") -> str:
+    """The column a declared field is read from (and written to): the model's column of its attribute
+    (of a path through a relation, the related table's: `rcn` for `customer.rcn`), with the prefix of
+    the nested object it is in."""
+    return resource.column(prefix + field.attr)
+
+
+def column_of(resource: r.Resource, field: r.Field, prefix: str = "") -> str:
+    """The staging column of a declared field."""
+    column = target_column(resource, field, prefix)
+    return STAGED_AS.get(column, column)
+
+
+def _columns(resource: r.Resource, table, prefix: str = "", model: r.Resource | None = None) -> list[tuple[str, str]]:
+    """The staging columns of a field table's keys, read from `resource`'s declaration (`model`: the
+    declaration whose model holds the columns, for a nested object's fields)."""
+    out = []
+    for key, _, _ in table:
+        field = resource.field(key)
+        out.append((column_of(model or resource, field, prefix), _TYPES[field.type]))
+    return out
+
+
+def _actors(resource: r.Resource) -> list[tuple[str, str]]:
+    """The columns of `resource`'s nested objects (an entry's `updatedBy`...), in declared order."""
+    out = []
+    for field in resource.fields:
+        if field.type == r.OBJECT:
+            out += _columns(field.resource, fields.ACTOR_FIELDS, field.prefix, resource)
+    return out
+
+
+# A phone number's derived search key, staged after its fields.
+_SEARCH_KEY = next(iter(contacts.PHONE_NUMBER.derived))
+
 STAGING = {
-    "customer": [("line", "bigint"), ("rcn", "text"), ("name", "text")],
-    "namespace": [("line", "bigint"), ("name", "text"), ("access", "text")],
+    "customer": _LINE + _columns(accounts.CUSTOMER, fields.CUSTOMER_FIELDS),
+    "namespace": _LINE + _columns(metadata.NAMESPACE, fields.NAMESPACE_FIELDS),
     # kind: "r" reader, "w" writer
     "ns_group": [
         ("line", "bigint"),
@@ -32,132 +89,21 @@ STAGING = {
         ("kind", "text"),
         ("group_name", "text"),
     ],
-    "account": [
-        ("line", "bigint"),
-        ("type", "text"),
-        ("account_id", "text"),
-        ("number", "bigint"),
-        ("rcn", "text"),
-        ("name", "text"),
-        ("nickname", "text"),
-        ("status", "text"),
-        ("tenant_id", "text"),
-        ("domain", "text"),
-        ("service_level", "text"),
-        ("collections_status", "text"),
-        ("access_policy", "text"),
-        ("parent_account_number", "bigint"),
-        ("created_by", "text"),
-        ("created_date", "date"),
-        ("last_updated_by", "text"),
-        ("last_updated_date", "date"),
-    ],
-    "contact": [
-        ("line", "bigint"),
-        ("contact_number", "text"),
-        ("rcn", "text"),
-        ("first_name", "text"),
-        ("last_name", "text"),
-        ("title", "text"),
-        ("suffix", "text"),
-        ("username", "text"),
-        ("do_not_fax", "bool"),
-        ("do_not_call", "bool"),
-        ("do_not_email", "bool"),
-        ("do_not_mail", "bool"),
-        ("do_not_survey", "bool"),
-        ("last_updated_by", "text"),
-        ("last_updated_date", "date"),
-    ],
-    "address": [
-        ("line", "bigint"),
-        ("pos", "bigint"),
-        ("contact_number", "text"),
-        ("street", "text"),
-        ("city", "text"),
-        ("state", "text"),
-        ("zipcode", "text"),
-        ("country", "text"),
-        ("is_primary", "bool"),
-    ],
-    "email": [
-        ("line", "bigint"),
-        ("pos", "bigint"),
-        ("contact_number", "text"),
-        ("address", "text"),
-        ("is_primary", "bool"),
-    ],
-    "phone": [
-        ("line", "bigint"),
-        ("pos", "bigint"),
-        ("contact_number", "text"),
-        ("number", "text"),
-        ("country", "text"),
-        ("mask", "text"),
-        ("sms_verify", "bool"),
-        ("is_primary", "bool"),
-        ("normalized", "text"),  # contacts.phones.search_key(number, country), computed here
-    ],
-    "link": [
-        ("line", "bigint"),
-        ("pos", "bigint"),
-        ("contact_number", "text"),
-        ("type", "text"),
-        ("account_id", "text"),
-    ],
-    "role": [
-        ("line", "bigint"),
-        ("pos", "bigint"),
-        ("contact_number", "text"),
-        ("type", "text"),
-        ("account_id", "text"),
-        ("role", "text"),
-    ],
-    "metadata": [
-        ("line", "bigint"),
-        ("type", "text"),
-        ("account_id", "text"),
-        ("key", "text"),
-        ("value", "text"),
-        ("created_by", "text"),
-        ("created_date", "date"),
-        ("last_updated_by", "text"),
-        ("last_updated_date", "date"),
-    ],
-    "status": [
-        ("line", "bigint"),
-        ("type", "text"),
-        ("account_id", "text"),
-        ("date", "date"),
-        ("status", "text"),
-        ("username", "text"),
-        ("usertype", "text"),
-        ("collections_status", "text"),
-        ("access_policy", "text"),
-        ("fraud_status", "text"),
-    ],
-    "history": [
-        ("line", "bigint"),
-        ("type", "text"),
-        ("account_id", "text"),
-        ("change_type", "text"),
-        ("rcn", "text"),
-        ("updated_date", "date"),
-        ("account_status", "text"),
-        ("collections_status", "text"),
-        ("nickname", "text"),
-        ("updated_by_username", "text"),
-        ("updated_by_type", "text"),
-        ("destination_updated_by_username", "text"),
-        ("destination_updated_by_type", "text"),
-    ],
-    "rcn": [
-        ("line", "bigint"),
-        ("type", "text"),
-        ("account_id", "text"),
-        ("change_type", "text"),
-        ("username", "text"),
-        ("rcn", "text"),
-        ("date", "date"),
-    ],
+    "account": _LINE + _columns(accounts.ACCOUNT, fields.ACCOUNT_FIELDS),
+    "contact": _LINE
+    + _columns(contacts.CONTACT, fields.CONTACT_FIELDS)
+    + _columns(contacts.NOTIFICATION_PREFERENCES, fields.NOTIFICATION_FIELDS, model=contacts.CONTACT)
+    + _columns(contacts.CONTACT, fields.CONTACT_TAIL_FIELDS),
+    "address": _POS + _columns(contacts.ADDRESS, fields.ADDRESS_FIELDS),
+    "email": _POS + _columns(contacts.EMAIL_ADDRESS, fields.EMAIL_FIELDS),
+    "phone": _POS + _columns(contacts.PHONE_NUMBER, fields.PHONE_FIELDS) + [(_SEARCH_KEY, "text")],
+    "link": _POS + _ACCOUNT,
+    "role": _POS + _ACCOUNT + [("role", "text")],
+    "metadata": _LINE + _ACCOUNT + _columns(metadata.METADATA_DETAIL, fields.METADATA_FIELDS[2:]),
+    "status": _LINE + _ACCOUNT + _columns(accounts.STATUS_CHANGE, fields.STATUS_FIELDS[2:]),
+    "history": _LINE
+    + _ACCOUNT
+    + _columns(accounts.ACCOUNT_HISTORY, fields.HISTORY_FIELDS[2:])
+    + _actors(accounts.ACCOUNT_HISTORY),
+    "rcn": _LINE + _ACCOUNT + _columns(accounts.RCN_CHANGE, fields.RCN_FIELDS[2:]),
 }

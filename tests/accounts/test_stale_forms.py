@@ -7,8 +7,8 @@ from django.test import Client
 
 from accounts import services
 from accounts.models import Account, StatusChange
-from cmsportal.api.conditional import StaleVersion
 from cmsportal.identity.access import Actor
+from cmsportal.versions import StaleVersion
 from tests.factories import AccountFactory, CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

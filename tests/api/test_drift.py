@@ -27,6 +27,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from accounts.models import AccessPolicy, AccountStatus, AccountType, CollectionsStatus, FraudStatus, UserType
 from cmsportal import dates
+from cmsportal import resources as r
 from cmsportal.api.renderers import ATOM_NS, METADATA_NS, xml_text
 from cmsportal.exchange.fields import CUSTOMER_FIELDS
 from contacts.models import Role
@@ -147,6 +148,23 @@ def test_the_schemas_can_be_closed(spec):
 # --- the data -------------------------------------------------------------------------------------
 
 
+def _fill_declared(obj) -> None:
+    """Give every plain declared field of `obj` still empty a value its declaration allows, so that
+    a field just added to a declaration (and to its model) is shown too. Pattern fields are named by
+    the data above."""
+    resource = r.declaration_of(type(obj))
+    values = {r.STR: "x", r.INT: 7, r.BOOL: True, r.DATE: dates.now()}
+    changed = False
+    for field in resource.fields:
+        if field.type in (r.OBJECT, r.LIST) or field.arg or "." in field.attr or field.pattern:
+            continue
+        if getattr(obj, field.attr) is None:
+            setattr(obj, field.attr, field.choices[0] if field.type == r.CHOICE else values[field.type])
+            changed = True
+    if changed:
+        obj.save()
+
+
 @pytest.fixture
 def world(db) -> dict:
     """One account with every optional field, its three trails, a metadata entry and a contact with an
@@ -165,6 +183,7 @@ def world(db) -> dict:
         created_by="factory",
         created_date=now - timedelta(days=1),
     )
+    _fill_declared(account)
     StatusChangeFactory(
         account=account,
         collections_status=CollectionsStatus.CURRENT,

@@ -37,15 +37,16 @@ def test_valid_records_take_the_fast_path(monkeypatch):
 
 def test_canonical_dates_stay_text_and_others_become_datetimes():
     account = {"customerAccount": {"id": "1", "type": "CLOUD", "rcn": "RCN-123-456-789"}}
+    created = [column for column, _ in staging.STAGING["account"]].index("created_date")
     for decode in (records.decode, decoders.decode):
         canonical = copy.deepcopy(account)
         canonical["customerAccount"]["createdDate"] = "2015-04-21T18:00:00.123Z"
         other = copy.deepcopy(account)
         other["customerAccount"]["createdDate"] = "2015-04-21T20:00:00.123+02:00"
         (_, _, rows) = outcome(decode, canonical)
-        assert rows["account"][0][15] == "2015-04-21T18:00:00.123Z"
+        assert rows["account"][0][created] == "2015-04-21T18:00:00.123Z"
         (_, _, rows) = outcome(decode, other)
-        assert rows["account"][0][15].isoformat() == "2015-04-21T18:00:00.123000+00:00"
+        assert rows["account"][0][created].isoformat() == "2015-04-21T18:00:00.123000+00:00"
 
 
 # Values that sit on the edges of the checks: wrong types, nulls, lengths, characters, dates, numbers.

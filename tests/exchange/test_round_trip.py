@@ -21,7 +21,10 @@ from accounts.choices import (
     RCNChangeType,
     UserType,
 )
+from accounts.representations import ACCOUNT
+from cmsportal import resources as r
 from cmsportal.dates import format_date
+from cmsportal.exchange.fields import scalars
 from cmsportal.exchange.staging import KINDS
 from contacts.choices import Role
 from metadata.choices import Access
@@ -30,7 +33,8 @@ from metadata.models import KEY_RE
 from .helpers import as_multiset, export_lines, import_quietly, in_rollback
 
 # Any Unicode text PostgreSQL and UTF-8 can hold: no NUL, no lone surrogates.
-TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=10)
+TEXT_CHARACTERS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+TEXT = st.text(TEXT_CHARACTERS, max_size=10)
 NAME = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=10)
 DIGITS3 = st.integers(0, 999).map(lambda n: f"{n:03d}")
 RCN = st.tuples(DIGITS3, DIGITS3, DIGITS3).map(lambda p: "RCN-" + "-".join(p))
@@ -54,6 +58,22 @@ def choice(values):
 
 def optional(strategy):
     return st.one_of(st.none(), strategy)
+
+
+def declared_value(field: r.Field):
+    """Any valid value of a plain declared field without a pattern (a field the generator does not
+    name yet: one just added to a declaration)."""
+    if field.type == r.CHOICE:
+        values = choice(field.choices)
+    elif field.type == r.INT:
+        values = BIGINT
+    elif field.type == r.BOOL:
+        return st.booleans()
+    elif field.type == r.DATE:
+        values = DATE
+    else:
+        values = st.text(TEXT_CHARACTERS, min_size=field.min_length or 0, max_size=min(10, field.max_length or 10))
+    return values if field.required else optional(values)
 
 
 def compact(body: dict) -> dict:
@@ -92,6 +112,10 @@ def exchange_files(draw) -> list[dict]:
             "lastUpdatedBy": draw(optional(TEXT)),
             "lastUpdatedDate": draw(optional(DATE)),
         }
+        for field in scalars(ACCOUNT):  # fields declared since, in their declared place
+            if field.key not in body:
+                body[field.key] = draw(declared_value(field))
+        body = {field.key: body[field.key] for field in scalars(ACCOUNT)}
         records.append({"customerAccount": compact(body)})
 
     for rpn in draw(st.lists(RPN, unique=True, max_size=3)):

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from cmsportal.api.conditional import StaleVersion
 from cmsportal.identity.access import Actor
+from cmsportal.versions import StaleVersion
 from metadata import services
 from metadata.models import Metadata
 from tests.factories import AccountFactory, MetadataFactory, UserFactory
