@@ -305,3 +305,23 @@ def test_api_lists_render_as_drf_renders_them(api):
     drf.ensure_ascii = False
     assert b"\\u2028" in body
     assert body == drf.render(json.loads(body))
+
+
+def test_no_route_outside_the_api_answers_a_path_under_v1_or_v2():
+    """cmsportal/urls.py tries the API's routes first: that changes nothing only while no other route could answer
+    a path under /v1/ or /v2.0/ (the API's catch-all would now take it)."""
+    from django.urls import URLResolver, get_resolver
+
+    def routes(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from routes(pattern.url_patterns, route)
+            else:
+                yield route
+
+    api = [p for p in get_resolver().url_patterns if str(p.pattern) in ("v1/", "v2.0/")]
+    others = [route for route in routes(p for p in get_resolver().url_patterns if p not in api)]
+    assert len(others) > 30 and "accounts/<str:type>/<str:account_id>/" in others
+    for route in others:
+        assert not route.startswith(("v1", "v2", "<", "^")), route
