@@ -316,39 +316,58 @@ class PrecompiledPages:
     marker) as queries compiled once per connection (see PrecompiledQuery): the same SQL `paginate` builds
     for them, the row before the marker included (`_cms_before`), without compiling it on every request.
 
-    `base()` is the list's queryset before any filter (every row in the caller's view, with what the rows'
+    `base(*params)` is the list's queryset before any filter (every row in the caller's view, with what the rows'
     representation reads: `select_related` names in `related`), in the pagination's order (ascending, or
-    descending for a newest-first list); the key fields are text or integers.
+    descending for a newest-first list); `params` are placeholders for its parameters (the account whose
+    contacts are listed, say), given to `bound` on each request. The key fields are text or integers.
     """
 
-    def __init__(self, pagination: MarkerPagination, base, model, related=()):
+    def __init__(self, pagination: MarkerPagination, base, model, related=(), params=()):
         key = pagination.key_fields
         ascending, descending = list(key), [f"-{name}" for name in key]
         below, from_ = "<", ">="
         if pagination.descending:
             ascending, descending, below, from_ = descending, ascending, ">", "<="
+        count = len(params)
 
-        def from_marker(*marker):
-            before = pagination._keyset(base(), below, marker, (), key).order_by(*descending)
-            scope = pagination._keyset(base(), from_, marker, (), key)
+        def from_marker(*values):
+            args, marker = values[:count], values[count:]
+            before = pagination._keyset(base(*args), below, marker, (), key).order_by(*descending)
+            scope = pagination._keyset(base(*args), from_, marker, (), key)
             return scope.annotate(_cms_before=Subquery(before.values("pk")[:1])).order_by(*ascending)[
                 : DEFAULT_LIMIT + 1
             ]
 
         self.first = PrecompiledQuery(
-            lambda: base().order_by(*ascending)[: DEFAULT_LIMIT + 1], model, placeholders=[], related=related
+            lambda *args: base(*args).order_by(*ascending)[: DEFAULT_LIMIT + 1],
+            model,
+            placeholders=list(params),
+            related=related,
         )
         self.from_marker = PrecompiledQuery(
             from_marker,
             model,
-            placeholders=[_placeholder(model, name, i) for i, name in enumerate(key)],
+            placeholders=[*params, *(_placeholder(model, name, i) for i, name in enumerate(key))],
             related=related,
             annotations=["_cms_before"],
         )
 
+    def fetch(self, marker: tuple | None, *args) -> list:
+        """The rows of the default page from `marker` (None: the first page), one more than DEFAULT_LIMIT, for the
+        base's parameters `args`."""
+        return self.first.fetch(*args) if marker is None else self.from_marker.fetch(*args, *marker)
+
+    def bound(self, *args) -> "_BoundPages":
+        """These pages for the base's parameters `args`, as `paginate(precompiled=...)` takes them."""
+        return _BoundPages(self, args)
+
+
+class _BoundPages:
+    def __init__(self, pages: PrecompiledPages, args: tuple):
+        self.pages, self.args = pages, args
+
     def fetch(self, marker: tuple | None) -> list:
-        """The rows of the default page from `marker` (None: the first page), one more than DEFAULT_LIMIT."""
-        return self.first.fetch() if marker is None else self.from_marker.fetch(*marker)
+        return self.pages.fetch(marker, *self.args)
 
 
 def _placeholder(model, name: str, index: int):

@@ -20,9 +20,23 @@ from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import Model, QuerySet
+from django.db.models import ForeignKey, Model, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 
 __all__ = ["PrecompiledQuery"]
+
+
+def _plain(model: type[Model], attnames: Sequence[str]) -> bool:
+    """Whether `Model.from_db` of every column would only store the values (while no receiver listens to the
+    model's init signals, checked on each fetch): the model keeps Django's `from_db` and each attribute is a
+    plain deferred attribute (the foreign keys' one checks a cache that a new instance does not have yet)."""
+    if model.from_db.__func__ is not Model.from_db.__func__:
+        return False
+    if len(attnames) != len(model._meta.concrete_fields):
+        return False
+    return all(isinstance(getattr(model, name, None), DeferredAttribute) for name in attnames)
 
 
 def _cursor(connection):
@@ -79,8 +93,20 @@ class PrecompiledQuery:
                 raise ValueError(f"Placeholder {placeholder!r} does not reach the SQL of {self.model.__name__}.")
             slots.extend((pos, index) for pos in positions)
         converters = compiler.get_converters([entry[0] for entry in compiler.select[: compiler.col_count]])
-        layout = [(None, self.model, own), *((name, model, self._attnames(model)) for name, model in self.related)]
+        layout = [
+            (None, self.model, own, _plain(self.model, own)),
+            *(
+                (name, model, self._attnames(model), _plain(model, self._attnames(model)) and self._cacheable(name))
+                for name, model in self.related
+            ),
+        ]
         return compiler, sql, list(params), slots, converters, layout
+
+    def _cacheable(self, name: str) -> bool:
+        """Whether the related object can go straight into the instance's cache: a many-to-one key (a one-to-one
+        descriptor also fills the other side's cache), read with its own key column already set."""
+        field = self.model._meta.get_field(name)
+        return type(field) is ForeignKey and field.remote_field.multiple
 
     def fetch(self, *values, using: str | None = None) -> list[Model]:
         """The instances the query answers for these values (in the order of the placeholders), read from
@@ -101,19 +127,36 @@ class PrecompiledQuery:
             rows = cursor.fetchall()
         if converters:
             rows = list(compiler.apply_converters(rows, converters))
+        if any(pre_init.has_listeners(entry[1]) or post_init.has_listeners(entry[1]) for entry in layout):
+            layout = [(name, model, attnames, False) for name, model, attnames, _ in layout]
         return [self._instance(using, layout, row) for row in rows]
 
     def _instance(self, using: str, layout, row) -> Model:
         obj, start = None, 0
-        for name, model, attnames in layout:
+        for name, model, attnames, plain in layout:
             values = row[start : start + len(attnames)]
             start += len(attnames)
             if name is None:
-                obj = model.from_db(using, attnames, values)
+                obj = _from_db(model, using, attnames, values) if plain else model.from_db(using, attnames, values)
             else:
                 # A nullable foreign key is a LEFT JOIN: no related row reads as None everywhere.
                 missing = values[attnames.index(model._meta.pk.attname)] is None
-                setattr(obj, name, None if missing else model.from_db(using, attnames, values))
+                if plain:
+                    # What the descriptor's __set__ does for a many-to-one key whose column already holds the key.
+                    obj._state.fields_cache[name] = None if missing else _from_db(model, using, attnames, values)
+                else:
+                    setattr(obj, name, None if missing else model.from_db(using, attnames, values))
         for name, value in zip(self.annotations, row[start:], strict=True):
             setattr(obj, name, value)
         return obj
+
+
+def _from_db(model: type[Model], using: str, attnames: Sequence[str], values: Sequence) -> Model:
+    """`model.from_db(using, attnames, values)` for a model `_plain` accepts, without Model.__init__'s per-field
+    work (its signals have no receivers and its setattr calls only store): about a third of the cost."""
+    obj = model.__new__(model)
+    state = obj._state = ModelState()
+    state.adding = False
+    state.db = using
+    obj.__dict__.update(zip(attnames, values, strict=True))
+    return obj

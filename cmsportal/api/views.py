@@ -18,10 +18,14 @@ __all__ = ["CMSView", "UnknownPathView", "OpenAPIView", "DocsView"]
 
 
 class CMSView(APIView):
-    """A CMS API resource: declares its XML shape; OPTIONS is not offered (405, like any other method)."""
+    """A CMS API resource: declares its XML shape; OPTIONS is not offered (405, like any other method).
+
+    `plain_json`: its documents hold only strings, integers, booleans, null, lists and objects (no floats,
+    which orjson writes differently from DRF's encoder), so CMSJSONRenderer writes them with orjson."""
 
     metadata_class = None
     xml_shape = None
+    plain_json = True
 
 
 @extend_schema(exclude=True)

@@ -15,15 +15,24 @@ Prepared statements. Django's cursors bind parameters on the client and never pr
 logging, execute wrappers), whose statements are bound on the server and prepared: PostgreSQL parses
 and plans each distinct statement once per connection. It is for fixed-shape queries run on every
 request (cmsportal/api/precompiled.py).
+
+Dates. Django reads `timestamptz` with a loader written in Python that matches each value against a
+regular expression: about 4 µs a value, two per account of a list page. The server writes them in the
+session's time zone, which Django sets to its own; a value whose offset is `+00` is read by
+`datetime.fromisoformat` instead (the same datetime, about a fifth of the time), any other the same way as
+before.
 """
 
 import select
+from datetime import datetime
+from functools import lru_cache
 
 import psycopg
 from django.db.backends.postgresql import base, operations
-from psycopg import pq
+from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+from psycopg import adapt, pq
 
-__all__ = ["PreparedCursor", "DatabaseOperations", "DatabaseWrapper"]
+__all__ = ["PreparedCursor", "TimestamptzLoader", "DatabaseOperations", "DatabaseWrapper"]
 
 
 class PreparedCursor(psycopg.Cursor):
@@ -31,6 +40,28 @@ class PreparedCursor(psycopg.Cursor):
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
         return super().execute(query, params, prepare=True, binary=binary)
+
+
+class TimestamptzLoader(BaseTzLoader):
+    """Django's `timestamptz` loader (the value's wall time in the session's zone, with Django's tzinfo), reading
+    values written at offset +00 with `datetime.fromisoformat`. Anything else (other offsets, BC dates, years
+    past 9999, infinity) goes to Django's loader, which answers or fails as it always did."""
+
+    def load(self, data):
+        if data[-3:] == b"+00":
+            try:
+                return datetime.fromisoformat(bytes(data[:-3]).decode()).replace(tzinfo=self.timezone)
+            except ValueError:
+                pass
+        return super().load(data)
+
+
+@lru_cache
+def _adapters(template: adapt.AdaptersMap, timezone) -> adapt.AdaptersMap:
+    """Django's adapters for a time zone, with the faster `timestamptz` loader."""
+    context = adapt.AdaptersMap(template)
+    context.register_loader("timestamptz", type("TimestamptzLoader", (TimestamptzLoader,), {"timezone": timezone}))
+    return context
 
 
 class DatabaseOperations(operations.DatabaseOperations):
@@ -46,6 +77,12 @@ class DatabaseOperations(operations.DatabaseOperations):
 
 class DatabaseWrapper(base.DatabaseWrapper):
     ops_class = DatabaseOperations
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if "context" in params:
+            params["context"] = _adapters(params["context"], self.timezone)
+        return params
 
     def is_usable(self):
         conn = self.connection

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from accounts.api.views import ACCOUNT_PATH, AccountResourceMixin
 from cmsportal.api import conditional, schema
 from cmsportal.api.filtering import apply_filterset
-from cmsportal.api.pagination import ContactPagination
+from cmsportal.api.pagination import ContactPagination, PrecompiledPages
 from cmsportal.api.precompiled import PrecompiledQuery
 from cmsportal.api.views import CMSView
 
@@ -18,7 +18,15 @@ from ..filtersets import ContactFilterSet
 from ..models import AccountContactRole, Address, Contact, EmailAddress, PhoneNumber, Role
 from . import serializers as s
 
-__all__ = ["CONTACT_FILTERS", "contacts_of", "ContactListView", "ContactDetailView", "contact_of", "load_details"]
+__all__ = [
+    "CONTACT_FILTERS",
+    "CONTACT_PAGINATION",
+    "contacts_of",
+    "ContactListView",
+    "ContactDetailView",
+    "contact_of",
+    "load_details",
+]
 
 CONTACT_FILTERS = ("role", "username", "emailAddress")
 
@@ -76,6 +84,17 @@ _CONTACT = PrecompiledQuery(
 )
 
 
+CONTACT_PAGINATION = ContactPagination(filters=CONTACT_FILTERS)
+# The default pages of an account's contacts, unfiltered: `contacts_of(account)` as precompiled queries.
+_CONTACT_PAGES = PrecompiledPages(
+    CONTACT_PAGINATION,
+    lambda account_id: Contact.objects.filter(account_links__account_id=account_id).select_related("customer"),
+    Contact,
+    related=["customer"],
+    params=[_NO_ID],
+)
+
+
 def _loaded(model, items: list) -> QuerySet:
     """A queryset already holding `items`, as prefetch_related leaves one (`obj.<relation>.all()` answers it)."""
     queryset = QuerySet(model)
@@ -121,7 +140,7 @@ def contact_of(account, number: str) -> Contact | None:
 
 class ContactListView(AccountResourceMixin, CMSView):
     xml_shape = s.CONTACTS
-    pagination = ContactPagination(filters=CONTACT_FILTERS)
+    pagination = CONTACT_PAGINATION
 
     @extend_schema(
         operation_id="listContacts",
@@ -140,8 +159,11 @@ class ContactListView(AccountResourceMixin, CMSView):
     )
     def get(self, request, **kwargs):
         account = self.get_account()
-        contacts = apply_filterset(ContactFilterSet, request, CONTACT_FILTERS, contacts_of(account), account=account)
-        page = self.pagination.paginate(contacts, request)
+        every = contacts_of(account)
+        contacts = apply_filterset(ContactFilterSet, request, CONTACT_FILTERS, every, account=account)
+        # Unfiltered: the default pages are precompiled.
+        precompiled = _CONTACT_PAGES.bound(account.pk) if contacts is every else None
+        page = self.pagination.paginate(contacts, request, precompiled=precompiled)
         load_details(account, page.items)
         return Response({"contact": [s.contact_item(request, account, c) for c in page.items], "link": page.links})
 

@@ -235,3 +235,93 @@ def test_token_from_v2_tokens_opens_v1(anonymous, staff):
     token = response.json()["access"]["token"]["id"]
     response = anonymous.get("/v1/customer_accounts", HTTP_X_AUTH_TOKEN=token)
     assert response.status_code == 200 and "customerAccount" in response.json()
+
+
+class _PlainView:
+    plain_json = True
+
+
+class _OtherView:
+    pass
+
+
+# Every character class JSON escapes or not: controls, quotes, backslash, DEL, non-ASCII, the line separators
+# DRF escapes, a character outside the BMP.
+_TRICKY = "".join(chr(c) for c in range(0, 0x80)) + "é€\u2028x\u2029\U0001f600\ufffd"
+_PLAIN_DOCUMENTS = [
+    {"customerAccounts": [{"id": "1", "name": _TRICKY, "n": 2**63 - 1, "m": -(2**63), "ok": True, "no": None}]},
+    [{"link": [{"rel": "SELF", "href": "http://testserver/v1/x%20y"}]}, [], {}, 0, False, "\u2028"],
+    {"": "", 'k\u2029"\\': [[[]]]},
+]
+
+
+@pytest.mark.parametrize("data", _PLAIN_DOCUMENTS)
+def test_plain_documents_render_byte_for_byte_as_drf_renders_them(data):
+    from rest_framework.renderers import JSONRenderer
+
+    drf = JSONRenderer()
+    drf.ensure_ascii = False
+    expected = drf.render(data)
+    assert b"\\u2028" in expected or "\u2028" not in json.dumps(data)  # DRF's escape is part of what is compared
+    assert CMSJSONRenderer().render(data, "application/json", {"view": _PlainView()}) == expected
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"value": 1e-05},  # orjson would write 0.00001
+        {"value": 2**64},  # past orjson's integers
+        {"value": "\ud800"},  # a lone surrogate: UnicodeEncodeError from DRF, as before
+    ],
+)
+def test_other_documents_render_as_drf_renders_them(data):
+    from rest_framework.renderers import JSONRenderer
+
+    drf = JSONRenderer()
+    drf.ensure_ascii = False
+    try:
+        expected = drf.render(data)
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            CMSJSONRenderer().render(data, "application/json", {"view": _PlainView()})
+        return
+    assert CMSJSONRenderer().render(data, "application/json", {"view": _OtherView()}) == expected
+    if isinstance(data["value"], int):
+        assert CMSJSONRenderer().render(data, "application/json", {"view": _PlainView()}) == expected
+
+
+def test_a_plain_view_still_honours_an_indent():
+    rendered = CMSJSONRenderer().render({"a": [1]}, "application/json; indent=2", {"view": _PlainView()})
+    assert rendered == b'{\n  "a": [\n    1\n  ]\n}'
+
+
+@pytest.mark.django_db
+def test_api_lists_render_as_drf_renders_them(api):
+    from rest_framework.renderers import JSONRenderer
+
+    AccountFactory(account_id="1", name='Zoë \u2028 "quoted" \\ 𝄞')
+    body = api.get("/v1/customer_accounts").content
+    drf = JSONRenderer()
+    drf.ensure_ascii = False
+    assert b"\\u2028" in body
+    assert body == drf.render(json.loads(body))
+
+
+def test_no_route_outside_the_api_answers_a_path_under_v1_or_v2():
+    """cmsportal/urls.py tries the API's routes first: that changes nothing only while no other route could answer
+    a path under /v1/ or /v2.0/ (the API's catch-all would now take it)."""
+    from django.urls import URLResolver, get_resolver
+
+    def routes(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from routes(pattern.url_patterns, route)
+            else:
+                yield route
+
+    api = [p for p in get_resolver().url_patterns if str(p.pattern) in ("v1/", "v2.0/")]
+    others = [route for route in routes(p for p in get_resolver().url_patterns if p not in api)]
+    assert len(others) > 30 and "accounts/<str:type>/<str:account_id>/" in others
+    for route in others:
+        assert not route.startswith(("v1", "v2", "<", "^")), route

@@ -352,3 +352,34 @@ def test_precompiled_default_pages_answer_what_the_orm_does(api, monkeypatch, ma
     if marker in (None, "CLOUD:050"):
         assert len(built["customerAccount"]) == 50
         assert {link["rel"] for link in built["link"]} >= {"NEXT"}
+
+
+@pytest.mark.parametrize(
+    "marker", [None, "RPN-000-000-000", "RPN-000-000-020", "RPN-000-000-051", "A", "rpn-000-000-010", "ZZZ", "last"]
+)
+def test_precompiled_contact_pages_answer_what_the_orm_does(api, monkeypatch, marker):
+    """An account's unfiltered default contact pages run precompiled queries bound to the account: the same
+    contacts and links as the queries `paginate` builds, from any marker, and never another account's contacts."""
+    from types import SimpleNamespace
+
+    from cmsportal.api.pagination import PrecompiledPages
+    from contacts.api import views
+
+    account, other = AccountFactory(account_id="1"), AccountFactory(account_id="2")
+    for n in range(0, 130, 2):
+        for owner, number in ((account, n), (other, n + 1)):
+            contact = ContactFactory(contact_number=f"RPN-000-000-{number:03d}", customer=owner.customer)
+            AccountContactFactory(account=owner, contact=contact, roles=["TECHNICAL"])
+    url = "/v1/customer_accounts/CLOUD/1/contacts" + ("" if marker is None else f"?marker={marker}")
+    used = []
+    fetch = PrecompiledPages.fetch
+    monkeypatch.setattr(PrecompiledPages, "fetch", lambda self, *args: used.append(args) or fetch(self, *args))
+    precompiled = api.get(url).json()
+    assert len(used) == (0 if marker == "last" else 1)
+    monkeypatch.setattr(views, "_CONTACT_PAGES", SimpleNamespace(bound=lambda *args: None))
+    built = api.get(url).json()
+    assert precompiled == built
+    numbers = [contact["contactNumber"] for contact in built["contact"]]
+    if marker in (None, "RPN-000-000-020"):
+        assert len(built["contact"]) == 50 and {link["rel"] for link in built["link"]} >= {"next"}
+        assert all(int(number[-3:]) % 2 == 0 for number in numbers)

@@ -4,7 +4,7 @@ import select
 
 import psycopg
 import pytest
-from django.db import connection, connections
+from django.db import DataError, connection, connections
 
 from cmsportal.postgresql.base import DatabaseWrapper
 from tests.factories import AccountFactory, UserFactory
@@ -89,3 +89,46 @@ def test_a_failed_transaction_is_not_usable():
     assert connection.is_usable() is False
     raw.rollback()
     assert connection.is_usable() is True
+
+
+SERIES = "SELECT generate_series('2023-03-01 00:00:00.5+00'::timestamptz, '2023-06-01', '1 hour 7.013 s')"
+
+
+@pytest.mark.django_db
+def test_timestamptz_values_read_as_django_reads_them():
+    """The faster loader answers exactly what Django's own loader answers, and fails where it fails."""
+    from django.db.backends.postgresql.psycopg_any import get_adapters_template
+
+    from cmsportal.postgresql.base import TimestamptzLoader
+
+    loader = connection.connection.adapters.get_loader(
+        psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT
+    )
+    assert issubclass(loader, TimestamptzLoader)
+    values = [
+        "'2024-01-02 03:04:05+00'",
+        "'2024-01-02 03:04:05.1+00'",
+        "'2024-01-02 03:04:05.123456+00'",
+        "'2024-06-02 03:04:05.5+02'",
+        "'0001-01-01 00:00:00+00'",
+        "'9999-12-31 23:59:59.999999+00'",
+        "NULL",
+    ]
+    select = "SELECT " + ", ".join(f"{value}::timestamptz" for value in values)
+    with connection.cursor() as cursor:
+        cursor.execute(select)
+        ours = cursor.fetchone()
+        cursor.execute(
+            "SELECT generate_series('2023-03-01 00:00:00.5+00'::timestamptz, '2023-06-01', '1 hour 7.013 s')"
+        )
+        series = [row[0] for row in cursor.fetchall()]
+    settings_dict = connection.get_connection_params()
+    settings_dict["context"] = get_adapters_template(True, connection.timezone)
+    with psycopg.connect(**settings_dict) as django_own:
+        django_own.execute("SET TIME ZONE 'UTC'")
+        assert [repr(value) for value in ours] == [repr(v) for v in django_own.execute(select).fetchone()]
+        expected = django_own.execute(SERIES).fetchall()
+        assert series == [row[0] for row in expected] and len(series) > 2000
+    with pytest.raises(DataError), connection.cursor() as cursor:  # Django's loader refuses it too
+        cursor.execute("SELECT '0044-03-15 12:00:00+00 BC'::timestamptz")
+        cursor.fetchone()

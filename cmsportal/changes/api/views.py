@@ -95,6 +95,7 @@ def _redactor(user) -> Redactor:
 
 class ChangeFeedView(CMSView):
     xml_shape = s.CHANGES
+    plain_json = False  # a change's values are stored JSON: any number may be in them
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, AtomRenderer]
 
     @extend_schema(
