@@ -9,7 +9,9 @@ How it stays fast on millions of rows:
    MIN_PREFIX characters and contains MIN_FRAGMENT (three: a trigram index cannot narrow a shorter pattern
    down, so a shorter one would read the whole table). Later stages run only while a group still has room,
    and nothing is ever counted, so a search costs a fixed, small number of queries whatever the size of
-   the data.
+   the data. The exact and prefix stages (each one bounded index range) are read in one round trip, a
+   `UNION ALL` of the two limited queries, where the database allows it (PostgreSQL; SQLite reads them
+   one by one); the contains stage, the costly one, still runs only when they leave room.
 3. Every stage has the same shape (`_candidates`): `SELECT id, <sort key> ... WHERE <stage> LIMIT CANDIDATES`,
    without ORDER BY; the best of those are chosen here, and each kind's rows are then read in one query by
    primary key. A bare `LIMIT 11` would let PostgreSQL bet on finding eleven matches early in a sequential
@@ -23,7 +25,8 @@ Everything starts from what the user may see (visible_accounts and the customers
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q, QuerySet, Window
+from django.db import connections
+from django.db.models import F, Q, QuerySet, Value, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils.html import escape
@@ -169,19 +172,46 @@ def _candidates(qs: QuerySet, condition: Q, fields: tuple) -> list[tuple]:
     return list(qs.filter(condition).order_by().values_list("pk", *fields)[:CANDIDATES])
 
 
-def _staged(qs: QuerySet, stages, limit: int, fields: tuple, key) -> tuple[list[tuple], bool]:
+def _candidates_together(qs: QuerySet, conditions: list, fields: tuple) -> list[list[tuple]]:
+    """`_candidates` of each condition, read in one round trip where the database can (`UNION ALL` of the
+    limited queries, each row tagged with its condition's position); else one query each."""
+    if len(conditions) == 1 or not connections[qs.db].features.supports_slicing_ordering_in_compound:
+        return [_candidates(qs, condition, fields) for condition in conditions]
+    parts = [
+        qs.filter(condition)
+        .order_by()
+        .annotate(search_stage=Value(n))
+        .values_list("pk", *fields, "search_stage")[:CANDIDATES]
+        for n, condition in enumerate(conditions)
+    ]
+    batches: list[list[tuple]] = [[] for _ in conditions]
+    for row in parts[0].union(*parts[1:], all=True):
+        batches[row[-1]].append(row[:-1])
+    return batches
+
+
+def _staged(qs: QuerySet, stages, limit: int, fields: tuple, key, together: int = 1) -> tuple[list[tuple], bool]:
     """`(pk, *fields)` of rows matching the stages in priority order, each stage's sorted by `key`, without
-    repeats; at most limit, and whether there are more."""
+    repeats; at most limit, and whether there are more.
+
+    `together`: how many of the first stages are read in one round trip (stages that are each one bounded
+    index range, such as exact and prefix). The answer is the same: a stage read along with an earlier one
+    that filled the room is dropped, as it would not have been read.
+    """
+    stages = [condition for condition in stages if condition is not None]
     found, seen = [], set()
-    for condition in stages:
-        if condition is None:
-            continue
-        room = limit + 1 - len(found)
-        if room <= 0:
+    first = max(1, together)
+    rounds = [stages[:first]] + [[condition] for condition in stages[first:]]
+    for conditions in rounds:
+        if not conditions or limit + 1 - len(found) <= 0:
             break
-        batch = sorted((row for row in _candidates(qs, condition, fields) if row[0] not in seen), key=key)[:room]
-        seen.update(row[0] for row in batch)
-        found.extend(batch)
+        for rows in _candidates_together(qs, conditions, fields):
+            room = limit + 1 - len(found)
+            if room <= 0:
+                break
+            batch = sorted((row for row in rows if row[0] not in seen), key=key)[:room]
+            seen.update(row[0] for row in batch)
+            found.extend(batch)
     return found[:limit], len(found) > limit
 
 
@@ -294,7 +324,7 @@ def _customer_rows(user, q: str, limit: int):
             stages.append(Q(name__istartswith=q) | (Q(rcn__istartswith=q) if rcn_like else Q(pk__in=[])))
         if len(q) >= MIN_FRAGMENT:
             stages.append(Q(name__icontains=q) | (Q(rcn__icontains=q) if rcn_like else Q(pk__in=[])))
-    found, more = _staged(visible_customers(user), stages, limit, ("rcn",), lambda row: row[1].lower())
+    found, more = _staged(visible_customers(user), stages, limit, ("rcn",), lambda row: row[1].lower(), together=2)
     return _fetch(Customer.objects.all(), [row[0] for row in found]), more
 
 
@@ -322,7 +352,12 @@ def _accounts(user, q: str, limit: int):
         if len(q) >= MIN_FRAGMENT:
             stages.append(Q(name__icontains=q) | Q(nickname__icontains=q) | Q(domain__icontains=q))
     found, more = _staged(
-        visible_accounts(user), stages, limit, ("type", "account_id"), lambda row: (row[1].lower(), row[2].lower())
+        visible_accounts(user),
+        stages,
+        limit,
+        ("type", "account_id"),
+        lambda row: (row[1].lower(), row[2].lower()),
+        together=2,
     )
     rows = _fetch(Account.objects.select_related("customer"), [row[0] for row in found])
     hits = []
@@ -410,7 +445,7 @@ def _contacts(user, q: str, limit: int, context: bool = True):
         ]
 
     found, more = _staged(
-        visible_contacts(user), _contact_stages(q), limit, ("contact_number",), lambda row: row[1].lower()
+        visible_contacts(user), _contact_stages(q), limit, ("contact_number",), lambda row: row[1].lower(), together=2
     )
     pairs = [(row[0], None) for row in found]
     identifier_first = "@" in q or is_phone

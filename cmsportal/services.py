@@ -1,7 +1,7 @@
 """Writes of the staff pages' own records: saved filters, recently viewed records."""
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -67,16 +67,25 @@ def saved_filter_delete(*, user, pk: int) -> None:
     SavedFilter.objects.get(user=user, pk=pk).delete()
 
 
-@transaction.atomic
 def recent_view_record(*, user, kind: str, object_id: int) -> None:
     """Remember that `user` opened a record of `kind` (RecentView.Kind), keeping the newest RECENT_PER_KIND of
-    that kind: an upsert (concurrent views of one record cannot collide) and the trim, in one transaction."""
-    RecentView.objects.bulk_create(
-        [RecentView(user=user, kind=kind, object_id=object_id, viewed=timezone.now())],
-        update_conflicts=True,
-        unique_fields=["user", "kind", "object_id"],
-        update_fields=["viewed"],
-    )
-    mine = RecentView.objects.filter(user=user, kind=kind)
-    newest = mine.order_by("-viewed", "-id").values("id")[:RECENT_PER_KIND]
-    mine.exclude(id__in=newest).delete()
+    that kind: an upsert (concurrent views of one record cannot collide) and the trim, in one transaction.
+
+    Navigation state, not a record: on PostgreSQL its commit does not wait for the disk (a crash may forget the
+    last views, never leave them half written), which took the wait for the WAL flush off every record page.
+    Only its own transaction: inside another one (whose writes must be durable) it commits as that one does.
+    """
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        if own_transaction and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        RecentView.objects.bulk_create(
+            [RecentView(user=user, kind=kind, object_id=object_id, viewed=timezone.now())],
+            update_conflicts=True,
+            unique_fields=["user", "kind", "object_id"],
+            update_fields=["viewed"],
+        )
+        mine = RecentView.objects.filter(user=user, kind=kind)
+        newest = mine.order_by("-viewed", "-id").values("id")[:RECENT_PER_KIND]
+        mine.exclude(id__in=newest).delete()

@@ -442,3 +442,28 @@ def test_contact_hits_name_only_accounts_the_user_sees(db):
     [hit] = response.context["results"].groups["contacts"]
     assert hit.context == ["of RCN-333-000-003 Initech", "on CLOUD/31"]
     assert "CLOUD/32" not in response.content.decode()
+
+
+@pytest.mark.parametrize("limit", [1, 3, 10])
+def test_exact_and_prefix_stages_read_together_answer_as_read_one_by_one(admin_user, db, limit):
+    """One round trip for the two cheap stages on PostgreSQL (two on SQLite), the same rows either way,
+    including when the exact stage alone fills the room (the prefix rows read with it are dropped)."""
+    from django.db import connection
+    from django.db.models import Q
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Customer
+
+    for n in range(4):
+        CustomerFactory(rcn=f"RCN-555-000-00{n}", name="Tessellate")
+        CustomerFactory(rcn=f"RCN-555-000-01{n}", name=f"Tessellate {n}")
+    stages = [Q(name__iexact="tessellate"), Q(name__istartswith="tessellate"), Q(name__icontains="essellat")]
+    key = lambda row: (row[1].lower(), row[0])  # noqa: E731
+    with CaptureQueriesContext(connection) as captured:
+        together = finder._staged(Customer.objects.all(), stages, limit, ("rcn",), key, together=2)
+    one_by_one = finder._staged(Customer.objects.all(), stages, limit, ("rcn",), key)
+    assert together == one_by_one
+    assert [row[1] for row in together[0]][: min(limit, 4)] == [f"RCN-555-000-00{n}" for n in range(min(limit, 4))]
+    compound = connection.features.supports_slicing_ordering_in_compound
+    # exact and prefix, and the contains stage only when their 8 rows leave room
+    assert len(captured.captured_queries) == (1 if compound else 2) + (1 if limit + 1 > 8 else 0)

@@ -228,3 +228,16 @@ def test_common_fragment_stops_at_the_candidate_limit():
         + scanned.get("Rows Removed by Index Recheck", 0)
         < 5_000
     ), plan
+
+
+@pytest.mark.django_db
+def test_email_addresses_keep_a_finer_statistics_sample_on_postgresql():
+    """contacts/0005: an email fragment's share of the addresses is estimated from 1,000 histogram entries."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (SQLite keeps no such setting)")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'contacts_emailaddress'::regclass "
+            "AND attname = 'address_lower'"
+        )
+        assert cursor.fetchone()[0] == 1000
