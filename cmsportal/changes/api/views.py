@@ -95,7 +95,9 @@ def _redactor(user) -> Redactor:
 
 class ChangeFeedView(CMSView):
     xml_shape = s.CHANGES
-    plain_json = False  # a change's values are stored JSON: any number may be in them
+    # A change's before and after are the declared representations' snapshots (text, integers, booleans, null;
+    # no declared field is a float) or an import's counts, so the feed is plain JSON like every resource.
+    plain_json = True
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, AtomRenderer]
 
     @extend_schema(
