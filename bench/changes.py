@@ -117,14 +117,7 @@ def measure_feed(api, headers: dict, url: str, args, log) -> dict:
                         seed=round_ + 1,
                     )
                 )
-        summary = {}
-        for side in ("list", "feed"):
-            summary[side] = {
-                key: statistics.median(run[key] for run in runs[side]) for key in ("p50", "p90", "p99", "rps")
-            }
-            summary[side]["errors"] = sum(run["errors"] for run in runs[side])
-        summary["p50_ratio"] = summary["feed"]["p50"] / summary["list"]["p50"] if summary["list"]["p50"] else None
-        summary["rps_ratio"] = summary["feed"]["rps"] / summary["list"]["rps"] if summary["list"]["rps"] else None
+        summary = concurrent.summarize(runs, base="list", measured="feed")
         results["pairs"][label] = {"runs": runs, **summary}
         log(
             f"  change feed {label}: p50 {summary['feed']['p50']:.2f} ms vs list {summary['list']['p50']:.2f} ms, "

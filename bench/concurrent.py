@@ -206,16 +206,16 @@ def _median(runs: list[dict], key: str):
     return statistics.median(values) if values else None
 
 
-def summarize(runs: dict) -> dict:
-    """Medians of the rounds of each side and the ratios cmsportal/floor."""
+def summarize(runs: dict, base: str = "floor", measured: str = "api") -> dict:
+    """Medians of the rounds of each side and the ratios `measured`/`base` (cmsportal/floor by default)."""
     summary = {}
-    for side in ("floor", "api"):
+    for side in (base, measured):
         rounds = runs.get(side) or []
         summary[side] = {key: _median(rounds, key) for key in ("p50", "p90", "p99", "rps")}
         summary[side]["errors"] = sum(run.get("errors", 0) for run in rounds)
-    api, floor = summary["api"], summary["floor"]
-    summary["p50_ratio"] = api["p50"] / floor["p50"] if api["p50"] is not None and floor["p50"] else None
-    summary["rps_ratio"] = api["rps"] / floor["rps"] if api["rps"] is not None and floor["rps"] else None
+    top, bottom = summary[measured], summary[base]
+    summary["p50_ratio"] = top["p50"] / bottom["p50"] if top["p50"] is not None and bottom["p50"] else None
+    summary["rps_ratio"] = top["rps"] / bottom["rps"] if top["rps"] is not None and bottom["rps"] else None
     return summary
 
 

@@ -98,3 +98,15 @@ def test_the_change_log_targets_are_judged_and_reported(tmp_path):
     assert "| status change | 2.10 ms | 2.00 ms | 1.050 |" in text
     assert "| first page | 4.00 ms | 4.20 ms | 1.05 | 1,000 | 950 | 0.95 | 0 |" in text
     assert "Change table: 1,000 changes (990 added by this run)." in text
+
+
+def test_feed_rounds_are_summarized_as_feed_over_list():
+    from bench import concurrent
+
+    runs = {
+        "list": [{"p50": 4.0, "p90": 5.0, "p99": 6.0, "rps": 1000.0, "errors": 0}] * 2,
+        "feed": [{"p50": 5.0, "p90": 6.0, "p99": 7.0, "rps": 800.0, "errors": 1}] * 2,
+    }
+    summary = concurrent.summarize(runs, base="list", measured="feed")
+    assert summary["p50_ratio"] == pytest.approx(1.25) and summary["rps_ratio"] == pytest.approx(0.8)
+    assert summary["feed"]["errors"] == 2 and summary["list"]["errors"] == 0
