@@ -128,25 +128,9 @@ def measure_feed(api, headers: dict, url: str, args, log) -> dict:
 
 def measure_writes_in_subprocess(database_url: str, writes: int, rounds: int) -> dict:
     """`python -m bench.changes writes` on `database_url`, in a process of its own."""
-    import subprocess
-    import tempfile
+    from .servers import run_json_module
 
-    from .servers import django_env
-
-    with tempfile.TemporaryDirectory(prefix="bench-changes-") as folder:
-        target = Path(folder) / "writes.json"
-        command = [sys.executable, "-m", "bench.changes", "writes", "--writes", str(writes), "--rounds", str(rounds)]
-        result = subprocess.run(
-            [*command, "--json", str(target)],
-            cwd=ROOT,
-            env=django_env(database_url),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0 or not target.exists():
-            raise RuntimeError(f"bench.changes writes failed: {(result.stderr or result.stdout)[-400:]}")
-        return json.loads(target.read_text())
+    return run_json_module("bench.changes", ["writes", "--writes", str(writes), "--rounds", str(rounds)], database_url)
 
 
 def _measure_writes(writes: int, rounds: int, sample: int = 2000) -> dict:

@@ -173,25 +173,10 @@ def measure(requests: int, rounds: int, profile_dir: Path | None = None, only=No
 
 def measure_in_subprocess(database_url: str, requests: int, rounds: int = 5) -> dict:
     """`python -m bench.cpu` on `database_url` in a process of its own (the benchmark's environment)."""
-    import subprocess
-    import tempfile
+    from .servers import run_json_module
 
-    from .servers import django_env
-
-    with tempfile.TemporaryDirectory(prefix="bench-cpu-") as folder:
-        target = Path(folder) / "cpu.json"
-        command = [sys.executable, "-m", "bench.cpu", "--requests", str(requests), "--rounds", str(rounds)]
-        result = subprocess.run(
-            [*command, "--json", str(target)],
-            cwd=ROOT,
-            env=django_env(database_url, DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,testserver"),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0 or not target.exists():
-            raise RuntimeError(f"bench.cpu failed: {(result.stderr or result.stdout)[-400:]}")
-        return json.loads(target.read_text())
+    arguments = ["--requests", str(requests), "--rounds", str(rounds)]
+    return run_json_module("bench.cpu", arguments, database_url, DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
 
 
 def main(argv=None) -> int:

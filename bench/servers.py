@@ -111,3 +111,24 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def run_json_module(module: str, args: list[str], database_url: str, **env: str) -> dict:
+    """`python -m module *args --json FILE` on `database_url` in a process of its own (the benchmark's
+    environment, `env` added); the JSON it wrote."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        target = Path(folder) / "results.json"
+        result = subprocess.run(
+            [sys.executable, "-m", module, *args, "--json", str(target)],
+            cwd=ROOT,
+            env=django_env(database_url, **env),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0 or not target.exists():
+            raise RuntimeError(f"{module} failed: {(result.stderr or result.stdout)[-400:]}")
+        return json.loads(target.read_text())
