@@ -204,10 +204,14 @@ def _measure_writes(writes: int, rounds: int, sample: int = 2000) -> dict:
     results = {"writes_per_side": writes * rounds, "rounds": rounds, "operations": {}}
     for name, sides in times.items():
         with_ms, without_ms = (statistics.median(sides[side]) * 1000 for side in ("with", "without"))
+        with_mean, without_mean = (statistics.fmean(sides[side]) * 1000 for side in ("with", "without"))
         results["operations"][name] = {
             "with_ms": round(with_ms, 3),
             "without_ms": round(without_ms, 3),
             "ratio": round(with_ms / without_ms, 3),
+            "with_mean_ms": round(with_mean, 3),
+            "without_mean_ms": round(without_mean, 3),
+            "mean_ratio": round(with_mean / without_mean, 3),
         }
     return results
 
@@ -296,7 +300,11 @@ def main(argv=None) -> int:
     results = _measure_writes(args.writes, args.rounds)
     for name, row in results["operations"].items():
         with_ms, without_ms = row["with_ms"], row["without_ms"]
-        print(f"{name:<16} with {with_ms:7.2f} ms  without {without_ms:7.2f} ms  ratio {row['ratio']:.3f}")
+        print(
+            f"{name:<16} median: with {with_ms:7.2f} ms  without {without_ms:7.2f} ms  ratio {row['ratio']:.3f}   "
+            f"mean: with {row['with_mean_ms']:7.2f} ms  without {row['without_mean_ms']:7.2f} ms  "
+            f"ratio {row['mean_ratio']:.3f}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0

@@ -39,6 +39,7 @@ from django.template.response import TemplateResponse
 
 from cmsportal.changes.access import Redactor, visible_changes
 from cmsportal.changes.choices import ObjectType
+from cmsportal.changes.models import of_object
 from cmsportal.identity.access import actor_for, scope_related
 
 __all__ = [
@@ -79,9 +80,7 @@ def object_changes(user, obj):
     (key, before, after), values redacted where the user may not read them."""
     object_type, key_of = CHANGE_KEYS[obj._meta.label]
     changes = list(
-        visible_changes(user)
-        .filter(object_type=object_type, object_key=key_of(obj))
-        .order_by("-txid", "-id")[:HISTORY_LIMIT]
+        visible_changes(user).filter(of_object(key_of(obj), object_type)).order_by("-txid", "-id")[:HISTORY_LIMIT]
     )
     redactor = Redactor(user)
     for change in changes:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from cmsportal import pages
 from cmsportal.changes.choices import ObjectType
+from cmsportal.changes.models import of_object
 from cmsportal.changes.pages import changes_section
 from cmsportal.identity.access import actor_for, visible_accounts
 
@@ -97,8 +98,7 @@ def contact_detail(request, contact_number):
             "changes": changes_section(
                 request.user,
                 query={"objectType": ObjectType.CONTACT, "key": contact.contact_number},
-                object_type=ObjectType.CONTACT,
-                object_key=contact.contact_number,
+                where=of_object(contact.contact_number, ObjectType.CONTACT),
             ),
             "can_change": request.user.has_perm("contacts.change_contact"),
             "prefs": [

@@ -70,7 +70,13 @@ def world(db):
 
     subscription, _ = outbox.subscription_create(name="hooks", url="https://hooks.example.com/cms")
     with transaction.atomic():
-        change_record(object_type="account", object_key="CLOUD/100001", action="update", actor=identity_actor())
+        change_record(
+            object_type="account",
+            object_key="CLOUD/100001",
+            account_key="CLOUD/100001",
+            action="update",
+            actor=identity_actor(),
+        )
     return {
         "subscription": subscription,
         "delivery": subscription.deliveries.get(),

@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_date as parse_day
 from cmsportal.dates import parse_date
 
 from .choices import Action, ObjectType
-from .models import Change
+from .models import Change, of_object
 
 __all__ = ["ChangeFilterSet"]
 
@@ -20,7 +20,7 @@ __all__ = ["ChangeFilterSet"]
 class ChangeFilterSet(django_filters.FilterSet):
     objectType = django_filters.ChoiceFilter(field_name="object_type", choices=ObjectType.choices, label="Object type")
     action = django_filters.ChoiceFilter(field_name="action", choices=Action.choices, label="Action")
-    key = django_filters.CharFilter(field_name="object_key", label="Object key (exact)")
+    key = django_filters.CharFilter(method="filter_key", label="Object key (exact)")
     rcn = django_filters.CharFilter(field_name="rcn", label="RCN")
     account = django_filters.CharFilter(field_name="account_key", label="Account (TYPE/ID)")
     actor = django_filters.CharFilter(field_name="actor_username", label="Who (username)")
@@ -31,6 +31,9 @@ class ChangeFilterSet(django_filters.FilterSet):
     class Meta:
         model = Change
         fields = []
+
+    def filter_key(self, qs, name, value):
+        return qs.filter(of_object(value))
 
     def filter_q(self, qs, name, value):
         value = value.strip()

@@ -151,10 +151,10 @@ def change_rows(user, changes: list[Change]) -> list[ChangeRow]:
     return rows
 
 
-def changes_section(user, *, query: dict, **lookup) -> dict:
-    """The latest SECTION_ROWS changes matching `lookup`, newest first, and the change log's URL for all of them
-    (`query`: the change log's filters that select the same changes)."""
-    changes = list(visible_changes(user).filter(**lookup).order_by("-id")[: SECTION_ROWS + 1])
+def changes_section(user, *, query: dict, where: Q | None = None, **lookup) -> dict:
+    """The latest SECTION_ROWS changes matching `where` and `lookup`, newest first, and the change log's URL for all
+    of them (`query`: the change log's filters that select the same changes)."""
+    changes = list(visible_changes(user).filter(where or Q(), **lookup).order_by("-id")[: SECTION_ROWS + 1])
     return {
         "rows": change_rows(user, changes[:SECTION_ROWS]),
         "more": len(changes) > SECTION_ROWS,

@@ -11,7 +11,7 @@ from cmsportal.identity.access import Actor
 from . import outbox
 from .choices import Action
 from .context import current_actor, current_request_id
-from .models import Change
+from .models import ACCOUNT_KEYED, Change, account_key_of
 
 __all__ = ["change_record", "change_record_update", "changed_values"]
 
@@ -38,6 +38,9 @@ def change_record(
     """Record one change; must run inside the transaction that makes it."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("A change record is written in the transaction of the change it records.")
+    if object_type in ACCOUNT_KEYED and account_key != account_key_of(object_key):
+        # Their changes are looked up by the account index (models.of_object).
+        raise ValueError(f"{object_key!r}: a {object_type} change names the account its key begins with.")
     actor = actor or current_actor()
     change = Change(
         time=when or dates.now(),

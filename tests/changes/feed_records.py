@@ -5,7 +5,7 @@ import time
 from django.db import connection, transaction
 
 from cmsportal.changes.choices import Action, ObjectType
-from cmsportal.changes.models import Change
+from cmsportal.changes.models import ACCOUNT_KEYED, Change, account_key_of
 from cmsportal.changes.services import change_record
 from cmsportal.identity.access import Actor
 
@@ -25,6 +25,8 @@ def record(**fields) -> Change:
         "account_key": "CLOUD/1",
     }
     values.update(fields)
+    if "account_key" not in fields and values["object_type"] in ACCOUNT_KEYED:
+        values["account_key"] = account_key_of(values["object_key"])  # as the services record them
     with transaction.atomic():
         change = change_record(**values)
     settle(change.txid)

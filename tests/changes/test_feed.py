@@ -15,7 +15,7 @@ from cmsportal.changes.access import REDACTED
 from cmsportal.changes.api.atom import EMPTY_UPDATED, entry_id, entry_title
 from cmsportal.changes.choices import Action, ObjectType
 from cmsportal.changes.filtersets import ChangeFilterSet
-from cmsportal.changes.models import Change
+from cmsportal.changes.models import ACCOUNT_KEYED, Change
 from cmsportal.identity.access import Actor
 from metadata.choices import Access
 from tests.api.conftest import ATOM, CMS, client_for, links, xml
@@ -374,9 +374,20 @@ def tenant_world():
     TenantGrantFactory(user=user, tenant_id="t-1")
     visible = set()
     for object_type in ObjectType.values:
-        visible.add(str(record(object_type=object_type, object_key=f"{object_type} 1", account_key="CLOUD/501").id))
-        record(object_type=object_type, object_key=f"{object_type} 2", account_key="CLOUD/502")
-        record(object_type=object_type, object_key=f"{object_type} 3", account_key=None, rcn=None)
+        keyed = object_type in ACCOUNT_KEYED  # its key begins with its account's (as the services record them)
+
+        def key(n, account, object_type=object_type, keyed=keyed):
+            return f"{account} {object_type} {n}" if keyed else f"{object_type} {n}"
+
+        visible.add(str(record(object_type=object_type, object_key=key(1, "CLOUD/501"), account_key="CLOUD/501").id))
+        record(object_type=object_type, object_key=key(2, "CLOUD/502"), account_key="CLOUD/502")
+        # One on no account, or for an account's own kinds, on an account nobody was granted.
+        record(
+            object_type=object_type,
+            object_key=key(3, "CLOUD/503"),
+            account_key="CLOUD/503" if keyed else None,
+            rcn=None,
+        )
     assert mine.customer_id
     return user, visible
 

@@ -33,11 +33,11 @@ def _write(label: str, count: int) -> list[int]:
         change_record(
             object_type=ObjectType.ACCOUNT,
             object_key=f"CLOUD/{label}-{n}",
+            account_key=f"CLOUD/{label}-{n}",
             action=Action.UPDATE,
             before={"n": n},
             after={"n": n + 1},
             actor=Actor(label, "SYSTEM"),
-            account_key=f"CLOUD/{label}",
         ).id
         for n in range(count)
     ]

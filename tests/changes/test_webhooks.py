@@ -20,7 +20,7 @@ from django.urls import reverse
 from cmsportal import dates
 from cmsportal.changes import outbox
 from cmsportal.changes.delivery import Worker, backoff, body_of, post, sign
-from cmsportal.changes.models import Change, Delivery, DeliveryState, Subscription
+from cmsportal.changes.models import ACCOUNT_KEYED, Change, Delivery, DeliveryState, Subscription, account_key_of
 from cmsportal.changes.services import change_record
 from cmsportal.identity.access import Actor
 from tests.factories import UserFactory
@@ -124,6 +124,7 @@ def record(key="CLOUD/100001", object_type="account", action="update", n=0) -> C
         return change_record(
             object_type=object_type,
             object_key=key,
+            account_key=account_key_of(key) if object_type in ACCOUNT_KEYED else None,
             action=action,
             before={"n": n},
             after={"n": n + 1},
@@ -191,7 +192,9 @@ def test_the_payload_and_signature_are_the_documented_ones(db, receiver):
 def test_a_change_that_rolls_back_leaves_no_delivery(db, receiver):
     subscribe(receiver)
     with pytest.raises(RuntimeError), transaction.atomic():
-        change_record(object_type="account", object_key="CLOUD/1", action="update", actor=Actor.system())
+        change_record(
+            object_type="account", object_key="CLOUD/1", account_key="CLOUD/1", action="update", actor=Actor.system()
+        )
         assert Delivery.objects.count() == 1  # written in the change's transaction...
         raise RuntimeError("the change fails")
     assert Delivery.objects.count() == 0 and Change.objects.count() == 0  # ...and gone with it
@@ -206,7 +209,9 @@ def test_the_outbox_costs_one_statement_whatever_the_subscriptions(db, receiver,
         subscribe(receiver, name=f"hooks-{number}")
     subscribe(receiver, name="off", enabled=False)
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        change = change_record(object_type="account", object_key="CLOUD/1", action="update", actor=Actor.system())
+        change = change_record(
+            object_type="account", object_key="CLOUD/1", account_key="CLOUD/1", action="update", actor=Actor.system()
+        )
     writes = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(("INSERT", "WITH"))]
     if connection.vendor == "postgresql":
         assert len(writes) == 1
