@@ -37,10 +37,12 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
+from cmsportal import versions
 from cmsportal.changes.access import Redactor, visible_changes
 from cmsportal.changes.choices import ObjectType
 from cmsportal.changes.models import of_object
 from cmsportal.identity.access import actor_for, scope_related
+from cmsportal.resources import declaration_of
 
 __all__ = [
     "ServiceRefused",
@@ -54,9 +56,25 @@ __all__ = [
     "ReadOnlyInline",
     "action_form",
     "CHANGE_KEYS",
+    "VERSION_FIELD",
+    "version_of",
     "HISTORY_LIMIT",
     "object_changes",
 ]
+
+# The edit page's version of the object it shows (see ServiceAdmin).
+VERSION_FIELD = "_cms_version"
+
+
+def version_of(obj) -> str | None:
+    """The version of a declared resource's object (a digest of its declared representation); None for models
+    without a declaration."""
+    try:
+        resource = declaration_of(type(obj))
+    except KeyError:
+        return None
+    return versions.digest(resource.snapshot(obj))
+
 
 # Each model's object type and key in the change log (as its services record them), by model label.
 CHANGE_KEYS = {
@@ -171,17 +189,47 @@ def view_on_site(request, content_type_id, object_id):
 
 
 class ServiceAdmin(TenantScoped, admin.ModelAdmin):
-    """A ModelAdmin whose saves call services; a refused save rolls back and shows the reason."""
+    """A ModelAdmin whose saves call services; a refused save rolls back and shows the reason.
+
+    An edit page of a declared resource carries the version of the object it showed (VERSION_FIELD, a digest of
+    its declared representation, as the staff pages' forms carry theirs); a save whose object has changed since
+    is refused, so one administrator's edit never silently undoes another's.
+    """
+
+    change_form_template = "admin/cms_change_form.html"
 
     def actor(self, request):
         return actor_for(request.user)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is not None:
+            extra_context = {**(extra_context or {}), "cms_version": self._shown_version(request, object_id)}
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ServiceRefused as refused:
             self.message_user(request, f"Not saved: {refused}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def _shown_version(self, request, object_id) -> str | None:
+        """The version the page shows: the one its form was opened with (a re-shown form keeps it), else now's."""
+        given = request.POST.get(VERSION_FIELD) if request.method == "POST" else None
+        if given:
+            return given
+        obj = self.get_object(request, unquote(object_id))
+        return version_of(obj) if obj is not None else None
+
+    def save_form(self, request, form, change):
+        """Before any service runs (in the admin's transaction): the object, locked, must still be the version the
+        form was opened with. A post without a version (not from the page) is not checked."""
+        given = request.POST.get(VERSION_FIELD) if change else None
+        if given:
+            current = self.model._default_manager.select_for_update().filter(pk=form.instance.pk).first()
+            if current is not None and version_of(current) not in (None, given):
+                raise ServiceRefused(
+                    f"this {self.model._meta.verbose_name} was changed by someone else after you opened it. The page "
+                    "now shows it as it is: make your change again. Its History shows what changed."
+                )
+        return super().save_form(request, form, change)
 
     def changelist_view(self, request, extra_context=None):
         # Actions (bulk delete included) run here; they make their changes in one transaction.
