@@ -39,24 +39,31 @@ class TransactionId(models.Func):
         return "(pg_current_xact_id()::text::bigint)", []
 
 
-# The object types whose key begins with their account's key ("TYPE/ID", "TYPE/ID namespace:name"), recorded with
-# that account in `account_key` (`change_record` holds every record to it).
+# The object types whose key is or ends with their account's key ("TYPE/ID", "TYPE/ID namespace:name"), recorded
+# with that account in `account_key` (`change_record` holds every record to it).
 ACCOUNT_KEYED = (ObjectType.ACCOUNT, ObjectType.METADATA)
 
 
-def account_key_of(object_key: str) -> str:
-    """The account key an ACCOUNT_KEYED object's key begins with."""
-    return object_key.split(" ", 1)[0]
+def account_key_of(object_type: str, object_key: str) -> str:
+    """The account key of an ACCOUNT_KEYED object's key: the key itself for an account, all before the last space
+    for a metadata entry (its namespace:name has no whitespace; an account id might)."""
+    return object_key if object_type == ObjectType.ACCOUNT else object_key.rsplit(" ", 1)[0]
 
 
 def of_object(object_key: str, object_type: str | None = None) -> Q:
     """The changes of the object with this key (of this type, when given), in a form both indexes answer: an
     account-keyed object's by the account index, any other's by the object key index."""
-    keyed = Q(account_key=account_key_of(object_key), object_key=object_key, object_type__in=ACCOUNT_KEYED)
+    arms = {
+        kind: Q(account_key=account_key_of(kind, object_key), object_key=object_key, object_type=kind)
+        for kind in ACCOUNT_KEYED
+    }
     other = Q(object_key=object_key) & ~Q(object_type__in=ACCOUNT_KEYED)
-    if object_type is None:
-        return keyed | other
-    return (keyed if object_type in ACCOUNT_KEYED else other) & Q(object_type=object_type)
+    if object_type is not None:
+        return arms.get(object_type, other & Q(object_type=object_type))
+    query = other
+    for arm in arms.values():
+        query |= arm
+    return query
 
 
 class Change(models.Model):

@@ -38,9 +38,9 @@ def change_record(
     """Record one change; must run inside the transaction that makes it."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("A change record is written in the transaction of the change it records.")
-    if object_type in ACCOUNT_KEYED and account_key != account_key_of(object_key):
+    if object_type in ACCOUNT_KEYED and account_key != account_key_of(object_type, object_key):
         # Their changes are looked up by the account index (models.of_object).
-        raise ValueError(f"{object_key!r}: a {object_type} change names the account its key begins with.")
+        raise ValueError(f"{object_key!r}: a {object_type} change names the account of its key.")
     actor = actor or current_actor()
     change = Change(
         time=when or dates.now(),

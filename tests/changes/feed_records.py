@@ -26,7 +26,8 @@ def record(**fields) -> Change:
     }
     values.update(fields)
     if "account_key" not in fields and values["object_type"] in ACCOUNT_KEYED:
-        values["account_key"] = account_key_of(values["object_key"])  # as the services record them
+        # As the services record them.
+        values["account_key"] = account_key_of(values["object_type"], values["object_key"])
     with transaction.atomic():
         change = change_record(**values)
     settle(change.txid)

@@ -374,10 +374,12 @@ def tenant_world():
     TenantGrantFactory(user=user, tenant_id="t-1")
     visible = set()
     for object_type in ObjectType.values:
-        keyed = object_type in ACCOUNT_KEYED  # its key begins with its account's (as the services record them)
+        keyed = object_type in ACCOUNT_KEYED  # its key holds its account's (as the services record them)
 
         def key(n, account, object_type=object_type, keyed=keyed):
-            return f"{account} {object_type} {n}" if keyed else f"{object_type} {n}"
+            if object_type == ObjectType.ACCOUNT:
+                return account
+            return f"{account} {object_type}:{n}" if keyed else f"{object_type} {n}"
 
         visible.add(str(record(object_type=object_type, object_key=key(1, "CLOUD/501"), account_key="CLOUD/501").id))
         record(object_type=object_type, object_key=key(2, "CLOUD/502"), account_key="CLOUD/502")

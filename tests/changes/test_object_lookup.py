@@ -2,7 +2,7 @@
 
 An account's and a metadata entry's changes are left out of the object key index (every write of theirs would
 pay for it) and found by the account index instead, which holds because `change_record` requires such a record
-to name the account its key begins with.
+to name the account of its key.
 """
 
 import pytest
@@ -61,7 +61,7 @@ def test_every_object_s_changes_are_those_of_its_key(records):
 
 @pytest.mark.parametrize("object_type", ACCOUNT_KEYED)
 def test_an_account_keyed_change_must_name_its_account(object_type):
-    with transaction.atomic(), pytest.raises(ValueError, match="names the account its key begins with"):
+    with transaction.atomic(), pytest.raises(ValueError, match="names the account of its key"):
         change_record(
             object_type=object_type,
             object_key=_key(object_type, "CLOUD/1", 0),

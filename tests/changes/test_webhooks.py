@@ -124,7 +124,7 @@ def record(key="CLOUD/100001", object_type="account", action="update", n=0) -> C
         return change_record(
             object_type=object_type,
             object_key=key,
-            account_key=account_key_of(key) if object_type in ACCOUNT_KEYED else None,
+            account_key=account_key_of(object_type, key) if object_type in ACCOUNT_KEYED else None,
             action=action,
             before={"n": n},
             after={"n": n + 1},
