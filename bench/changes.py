@@ -163,7 +163,26 @@ def _measure_writes(writes: int, rounds: int, sample: int = 2000) -> dict:
     def rename(target):
         accounts.account_update(account=target, actor=actor, name=f"Bench account {counter}")
 
-    operations = {"status change": status, "metadata PUT": metadata_put, "account rename": rename}
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from . import cpu
+
+    handler, token = WSGIHandler(), cpu._token()
+
+    def api_metadata_put(target):
+        # The same write as a client makes it: PUT through the WSGI handler (authentication, the view, the service).
+        path = f"/v1/customer_accounts/{target.type}/{quote(target.account_id, safe='')}/metadata/bench:changes"
+        body = json.dumps({"meta": {"bench:changes": f"value {counter}"}}).encode()
+        status, _ = cpu._call(handler, path, token, method="PUT", body=body, content_type="application/json")
+        if not status.startswith("204"):
+            raise RuntimeError(f"PUT {path} answered {status}")
+
+    operations = {
+        "status change": status,
+        "metadata PUT": metadata_put,
+        "account rename": rename,
+        "metadata PUT through the API": api_metadata_put,
+    }
 
     def without_change_log() -> ExitStack:
         """The same services with their change-log work taken out: no snapshot, no record, no outbox."""

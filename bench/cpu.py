@@ -79,10 +79,12 @@ def _sample() -> dict:
     return {"t": row[0], "i": row[1], "rpn": row[2]}
 
 
-def _environ(path: str, token: str) -> dict:
+def _environ(path: str, token: str, method: str = "GET", body: bytes = b"", content_type: str = "") -> dict:
     path_info, _, query = path.partition("?")
+    extra = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body))} if body else {}
     return {
-        "REQUEST_METHOD": "GET",
+        **extra,
+        "REQUEST_METHOD": method,
         "PATH_INFO": path_info,
         "QUERY_STRING": query,
         "SCRIPT_NAME": "",
@@ -95,7 +97,7 @@ def _environ(path: str, token: str) -> dict:
         "HTTP_X_AUTH_TOKEN": token,
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(),
+        "wsgi.input": io.BytesIO(body),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
@@ -103,9 +105,10 @@ def _environ(path: str, token: str) -> dict:
     }
 
 
-def _call(handler, path: str, token: str) -> tuple[str, bytes]:
+def _call(handler, path: str, token: str, **request) -> tuple[str, bytes]:
+    """One request through `handler` (`request`: method, body and content_type of a write)."""
     status = []
-    response = handler(_environ(path, token), lambda s, h, exc_info=None: status.append(s))
+    response = handler(_environ(path, token, **request), lambda s, h, exc_info=None: status.append(s))
     try:
         body = b"".join(response)
     finally:
