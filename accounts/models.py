@@ -90,7 +90,12 @@ class Account(models.Model):
     type = models.CharField(max_length=32, choices=AccountType.choices)
     account_id = models.CharField("account id", max_length=64)
     number = models.BigIntegerField(null=True, blank=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="accounts")
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        db_index=False,  # account_customer_key_idx
+    )
     name = models.CharField(max_length=255, null=True, blank=True)
     nickname = models.CharField(max_length=255, null=True, blank=True)
     status = models.CharField(max_length=32, choices=AccountStatus.choices, null=True, blank=True)
@@ -164,7 +169,12 @@ class StatusChange(models.Model):
 
     DATE_FIELD = "date"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="status_changes")
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+        db_index=False,  # statuschange_account_idx
+    )
     date = models.DateTimeField()
     status = models.CharField(max_length=32, null=True, blank=True)
     username = models.CharField(max_length=150, null=True, blank=True)
@@ -189,7 +199,12 @@ class AccountHistory(models.Model):
 
     DATE_FIELD = "updated_date"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="history")
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        related_name="history",
+        db_index=False,  # accthistory_account_date_idx
+    )
     change_type = models.CharField(max_length=32, choices=AccountChangeType.choices)
     rcn = models.CharField("RCN", max_length=15, null=True, blank=True)
     updated_date = models.DateTimeField(null=True, blank=True)
@@ -221,7 +236,12 @@ class RCNChange(models.Model):
 
     DATE_FIELD = "date"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="rcn_changes")
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        related_name="rcn_changes",
+        db_index=False,  # rcnchange_account_date_idx
+    )
     change_type = models.CharField(max_length=16, choices=RCNChangeType.choices)
     username = models.CharField(max_length=150, null=True, blank=True)
     rcn = models.CharField("RCN", max_length=15, null=True, blank=True)

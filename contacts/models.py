@@ -86,8 +86,18 @@ class Contact(models.Model):
 class AccountContact(models.Model):
     """A contact's place on one account; the roles held there are AccountContactRole rows."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contact_links")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="account_links")
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        related_name="contact_links",
+        db_index=False,  # accountcontact_uniq
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.CASCADE,
+        related_name="account_links",
+        db_index=False,  # accountcontact_contact_idx
+    )
 
     class Meta:
         ordering = ["id"]
@@ -101,7 +111,12 @@ class AccountContact(models.Model):
 class AccountContactRole(models.Model):
     """One role a contact holds on one account."""
 
-    link = models.ForeignKey(AccountContact, on_delete=models.CASCADE, related_name="roles")
+    link = models.ForeignKey(
+        AccountContact,
+        on_delete=models.CASCADE,
+        related_name="roles",
+        db_index=False,  # accountcontactrole_uniq
+    )
     role = models.CharField(max_length=32, choices=Role.choices)
 
     class Meta:

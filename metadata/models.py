@@ -76,7 +76,12 @@ class Namespace(models.Model):
 class Metadata(models.Model):
     """One metadata entry of an account; unique per account and key."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="metadata")
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        related_name="metadata",
+        db_index=False,  # metadata_account_key_uniq
+    )
     # The account's list key (type, account_id), copied so that accounts filtered by metadata are read in list
     # order from one range of the (key, account_type, account_ident) indexes. save() and the importer fill them
     # from the account. They never need updating: an account's type and id never change, and an entry never
