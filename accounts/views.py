@@ -16,7 +16,7 @@ from cmsportal.changes.pages import changes_section
 from cmsportal.identity.access import actor_for, can_view_all, visible_accounts
 from contacts.models import AccountContact, AccountContactRole
 from metadata.models import Namespace, namespace_of
-from metadata.services import can_write_namespace, readable_metadata
+from metadata.services import can_write_namespace, readable_metadata, unreadable_namespaces
 
 from . import services
 from .choices import AccessPolicy, AccountType, CollectionsStatus, FraudStatus
@@ -261,9 +261,10 @@ def account_or_404(request, type, account_id):
     )
 
 
-def metadata_groups(account, user):
-    """Readable metadata grouped by namespace, each group saying whether `user` may change it."""
-    entries = list(readable_metadata(account, user).order_by("key"))
+def metadata_groups(account, user, hidden=None):
+    """Readable metadata grouped by namespace, each group saying whether `user` may change it (`hidden`: the
+    user's unreadable namespaces, when the caller has read them already)."""
+    entries = list(readable_metadata(account, user, hidden).order_by("key"))
     names = sorted({namespace_of(e.key) for e in entries})
     policies = {p.name: p for p in Namespace.objects.filter(name__in=names).prefetch_related("readers", "writers")}
     groups = []
@@ -302,6 +303,8 @@ def account_detail(request, type, account_id):
     history = list(account.history.newest_first()[:DETAIL_ROWS])
     rcn_changes = list(account.rcn_changes.newest_first()[:DETAIL_ROWS])
     user = request.user
+    # The metadata section and the changes section both leave out what the user may not read: one query.
+    hidden = unreadable_namespaces(user)
     return render(
         request,
         "accounts/account_detail.html",
@@ -311,8 +314,8 @@ def account_detail(request, type, account_id):
             "timeline": timeline,
             "history": history,
             "rcn_changes": rcn_changes,
-            "metadata_groups": metadata_groups(account, user),
-            "changes": changes_section(user, query={"account": account.key}, account_key=account.key),
+            "metadata_groups": metadata_groups(account, user, hidden),
+            "changes": changes_section(user, query={"account": account.key}, hidden=hidden, account_key=account.key),
             "detail_rows": DETAIL_ROWS,
             "timeline_rows": TIMELINE_ROWS,
             "can_change": user.has_perm("accounts.change_account"),

@@ -84,9 +84,11 @@ def unreadable_namespaces_of(user_id) -> QuerySet:
     return restricted.exclude(pk__in=readable)
 
 
-def readable_metadata(account: Account, user):
-    """The account's metadata that `user` may read."""
-    return Metadata.objects.filter(account=account).exclude(namespace__in=unreadable_namespaces(user))
+def readable_metadata(account: Account, user, hidden=None):
+    """The account's metadata that `user` may read (`hidden`: the user's unreadable namespaces, when the
+    caller has read them already)."""
+    hidden = unreadable_namespaces(user) if hidden is None else hidden
+    return Metadata.objects.filter(account=account).exclude(namespace__in=hidden)
 
 
 def _require_write(user, key: str) -> None:

@@ -132,9 +132,10 @@ def _url(change: Change, existing: set[tuple[str, str]]) -> str | None:
     return None
 
 
-def change_rows(user, changes: list[Change]) -> list[ChangeRow]:
-    """`changes` (already read through visible_changes) as the pages show them, redacted for `user`."""
-    redactor = Redactor(user) if any(c.namespace for c in changes) else None
+def change_rows(user, changes: list[Change], hidden=None) -> list[ChangeRow]:
+    """`changes` (already read through visible_changes) as the pages show them, redacted for `user`
+    (`hidden`: the user's unreadable namespaces, when the caller has read them already)."""
+    redactor = Redactor(user, hidden) if any(c.namespace for c in changes) else None
     existing = _existing(user, changes)
     rows = []
     for change in changes:
@@ -151,12 +152,13 @@ def change_rows(user, changes: list[Change]) -> list[ChangeRow]:
     return rows
 
 
-def changes_section(user, *, query: dict, where: Q | None = None, **lookup) -> dict:
+def changes_section(user, *, query: dict, where: Q | None = None, hidden=None, **lookup) -> dict:
     """The latest SECTION_ROWS changes matching `where` and `lookup`, newest first, and the change log's URL for all
-    of them (`query`: the change log's filters that select the same changes)."""
+    of them (`query`: the change log's filters that select the same changes; `hidden`: the user's unreadable
+    namespaces, when the caller has read them already)."""
     changes = list(visible_changes(user).filter(where or Q(), **lookup).order_by("-id")[: SECTION_ROWS + 1])
     return {
-        "rows": change_rows(user, changes[:SECTION_ROWS]),
+        "rows": change_rows(user, changes[:SECTION_ROWS], hidden),
         "more": len(changes) > SECTION_ROWS,
         "all_url": f"{reverse('changes:change_list')}?{urlencode(query)}",
     }
