@@ -128,9 +128,12 @@ def measure_feed(api, headers: dict, url: str, args, log) -> dict:
 
 def measure_writes_in_subprocess(database_url: str, writes: int, rounds: int) -> dict:
     """`python -m bench.changes writes` on `database_url`, in a process of its own."""
+    from .cpu import IN_PROCESS_HOSTS
     from .servers import run_json_module
 
-    return run_json_module("bench.changes", ["writes", "--writes", str(writes), "--rounds", str(rounds)], database_url)
+    arguments = ["writes", "--writes", str(writes), "--rounds", str(rounds)]
+    # The API's writes are requests to the WSGI handler in that process.
+    return run_json_module("bench.changes", arguments, database_url, DJANGO_ALLOWED_HOSTS=IN_PROCESS_HOSTS)
 
 
 def _measure_writes(writes: int, rounds: int, sample: int = 2000) -> dict:

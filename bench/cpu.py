@@ -39,11 +39,15 @@ HOT_PATHS = (
 USERNAME = "bench_cpu"
 
 
+# The hosts of a process that calls the WSGI handler itself (its requests name `testserver`).
+IN_PROCESS_HOSTS = "127.0.0.1,localhost,testserver"
+
+
 def _setup():
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmsportal.settings")
     os.environ.setdefault("DJANGO_DEBUG", "0")
-    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", IN_PROCESS_HOSTS)
     import django
 
     django.setup()
@@ -179,7 +183,7 @@ def measure_in_subprocess(database_url: str, requests: int, rounds: int = 5) -> 
     from .servers import run_json_module
 
     arguments = ["--requests", str(requests), "--rounds", str(rounds)]
-    return run_json_module("bench.cpu", arguments, database_url, DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
+    return run_json_module("bench.cpu", arguments, database_url, DJANGO_ALLOWED_HOSTS=IN_PROCESS_HOSTS)
 
 
 def main(argv=None) -> int:
