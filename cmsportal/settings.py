@@ -6,6 +6,10 @@ DJANGO_DEBUG          1/true to enable debug mode (default: off)
 DJANGO_ALLOWED_HOSTS  comma-separated host names (default: 127.0.0.1,localhost,testserver)
 REDIS_URL             optional cache (default: local memory)
 CMS_TOKEN_LIFETIME    API token lifetime in seconds (default: 86400)
+CMS_TOKEN_CACHE_SECONDS  how long a worker may remember a valid API token between calls on PostgreSQL; any
+                      revocation or user/permission change forgets them all at its commit, in every worker
+                      (default: 60; 0 checks the token with a query on every call, as SQLite and
+                      CMS_PREPARED_STATEMENTS=0 always do: cmsportal/identity/tokencache.py)
 CMS_SIGNIN_FAILURE_RATE  failed sign-ins (POST /v2.0/tokens, the sign-in pages) allowed per username and
                       address pair and per address, e.g. 20/min (default: CMS_TOKEN_FAILURE_RATE, else 20/min)
 CMS_TRUSTED_PROXIES   how many proxies in front append to X-Forwarded-For (default: 0, the peer is the client)
@@ -78,6 +82,7 @@ __all__ = [
     "SPECTACULAR_SETTINGS",
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
     "CMS_TOKEN_LIFETIME",
+    "CMS_TOKEN_CACHE_SECONDS",
     "CMS_TOKEN_FAILURE_RATE",
     "CMS_SIGNIN_FAILURE_RATE",
     "CMS_SIGNIN_REDIS_URL",
@@ -192,6 +197,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "connect_timeout", int(os.environ.get("CMS_DB_CONNECT_TIMEOUT", "3"))
     )
 CMS_PREPARED_STATEMENTS = env_bool("CMS_PREPARED_STATEMENTS", True)
+CMS_TOKEN_CACHE_SECONDS = float(os.environ.get("CMS_TOKEN_CACHE_SECONDS", "60"))
 if DATABASES["default"]["ENGINE"] == "cmsportal.postgresql" and CMS_PREPARED_STATEMENTS:
     # Django turns psycopg's statement preparation off (prepare_threshold None). Its own cursors bind
     # parameters on the client and never prepare either way; a threshold lets the cursors of

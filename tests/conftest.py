@@ -12,6 +12,23 @@ def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _token_cache_gone_before_the_test_database(django_db_setup):
+    """The remembered tokens' listening connection is closed before the test database is dropped."""
+    from cmsportal.identity import tokencache
+
+    yield
+    tokencache.cache.close()
+
+
+@pytest.fixture(autouse=True)
+def _tokens_remembered_by_no_earlier_test():
+    """Each test starts with no remembered API token (cmsportal/identity/tokencache.py)."""
+    from cmsportal.identity import tokencache
+
+    tokencache.forget()
+
+
 @pytest.fixture
 def actor():
     return Actor("tester", "RACKER")

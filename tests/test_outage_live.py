@@ -25,6 +25,7 @@ from psycopg import sql
 from bench.servers import free_port, start_gunicorn, stop_gunicorn
 from cmsportal import outage
 from cmsportal.identity import services as identity
+from cmsportal.identity import tokencache
 from tests.factories import AccountFactory, StaffFactory
 
 pytestmark = pytest.mark.postgres
@@ -172,7 +173,8 @@ def temporary_database(template: str):
         host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"] or "postgres", dbname="postgres"
     ) as admin:
         admin.autocommit = True
-        connections.close_all()  # a template must have no other sessions
+        connections.close_all()  # a template must have no other sessions (nor the token cache's LISTEN)
+        tokencache.cache.close()
         for stale in (name, away):
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(stale)))
         admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))

@@ -16,11 +16,12 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from cmsportal import dates
+from cmsportal import dates, replicas
 from cmsportal.api.precompiled import PrecompiledQuery
 from cmsportal.changes.choices import Action, ObjectType
 from cmsportal.changes.context import current_actor
 from cmsportal.changes.services import change_record, change_record_update
+from cmsportal.identity import tokencache
 from cmsportal.identity.access import Actor, actor_for, can_view_all, remember_view_all, view_all_exists
 from cmsportal.identity.models import ApiKey, TenantGrant, Token
 
@@ -190,21 +191,43 @@ def token_lookup(plaintext: str) -> Token | None:
     """The valid token `plaintext` names (with its user), or None if unknown, expired, revoked or its user inactive.
 
     One query: the token, its user and whether the user holds the global view permission (remembered on
-    the user object for this request, so `can_view_all` asks nothing more). Nothing about a token is
-    cached between requests: revocation and expiry take effect on the next call, in every worker.
-    Records when the token was last used, at most once a minute.
+    the user object for this request, so `can_view_all` asks nothing more). On PostgreSQL a worker
+    remembers the valid tokens it found and asks nothing at all until something that could change them
+    commits anywhere (cmsportal/identity/tokencache.py); revocation and expiry take effect on the next
+    call, in every worker. Records when the token was last used, at most once a minute.
     """
     if not plaintext or not isinstance(plaintext, str):
         return None
-    found = _TOKEN_BY_HASH.fetch(digest(plaintext))
-    token = found[0] if found else None
+    key_hash = digest(plaintext)
     moment = dates.now()
-    if token is None or not token.is_valid_at(moment) or not token.user.is_active:
+    if tokencache.enabled():
+        token = tokencache.cache.get(key_hash)
+        if token is None:
+            generation = tokencache.cache.generation()
+            # From the primary: a replica could still show a token as it was before a revocation.
+            with replicas.reading_from_primary():
+                token = _token_by_hash(key_hash, moment)
+            if token is not None:
+                tokencache.cache.put(key_hash, token, generation)
+        elif not (token.is_valid_at(moment) and token.user.is_active):
+            token = None  # expired since it was remembered
+    else:
+        token = _token_by_hash(key_hash, moment)
+    if token is None:
         return None
-    remember_view_all(token.user, token.user_view_all)
     if token.last_used is None or moment - token.last_used >= LAST_USED_RESOLUTION:
         Token.objects.filter(pk=token.pk).update(last_used=moment)
         token.last_used = moment
+        tokencache.cache.used(key_hash, moment)
+    return token
+
+
+def _token_by_hash(key_hash: str, moment) -> Token | None:
+    found = _TOKEN_BY_HASH.fetch(key_hash)
+    token = found[0] if found else None
+    if token is None or not token.is_valid_at(moment) or not token.user.is_active:
+        return None
+    remember_view_all(token.user, token.user_view_all)
     return token
 
 
@@ -231,6 +254,7 @@ def token_revoke(token: Token, *, actor: Actor | None = None) -> Token:
         with transaction.atomic():
             if Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=moment):
                 token.revoked_at = moment
+                tokencache.forget()
                 _record(
                     ObjectType.TOKEN,
                     _token_key(token),
@@ -259,6 +283,7 @@ def tokens_revoke_for_user(user, *, actor: Actor | None = None) -> int:
             .values_list("pk", flat=True)
         )
         revoked = Token.objects.filter(pk__in=ids, revoked_at__isnull=True).update(revoked_at=moment)
+        tokencache.forget()
         for pk in ids:
             _record(
                 ObjectType.TOKEN,

@@ -5,13 +5,18 @@ Whenever a user row is saved with a password other than the one stored (the admi
 with `is_active` turned off, every token of that user is revoked in the same transaction. A save that
 names `update_fields` without the password or `is_active` (such as recording the last sign-in) asks the
 database nothing.
+
+Any change to a user, a token, a group or a permission (or their links) also makes this process forget
+the tokens it remembers (cmsportal/identity/tokencache.py).
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_save, pre_save
+from django.contrib.auth.models import Group, Permission
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from cmsportal.identity import services
+from cmsportal.identity import services, tokencache
+from cmsportal.identity.models import Token
 
 __all__ = ["User"]
 
@@ -39,3 +44,21 @@ def _revoke_tokens(sender, instance, created=False, raw=False, **kwargs):
     if getattr(instance, "_identity_revoke_tokens", False):
         instance._identity_revoke_tokens = False
         services.tokens_revoke_for_user(instance)
+
+
+# What a remembered token's validity depends on (cmsportal/identity/tokencache.py): changed by this process,
+# forgotten at once; changed by any process, forgotten by every worker when it commits (the database's
+# notification). Issuing a token and recording a sign-in change nothing a remembered token depends on.
+def _forget_tokens(sender, instance=None, created=False, update_fields=None, **kwargs):
+    if sender is Token and created:
+        return
+    if sender is User and update_fields is not None and set(update_fields) <= {"last_login"}:
+        return
+    tokencache.forget()
+
+
+for _model in (User, Token, Group, Permission):
+    post_save.connect(_forget_tokens, sender=_model, dispatch_uid=f"identity.tokencache.save.{_model.__name__}")
+    post_delete.connect(_forget_tokens, sender=_model, dispatch_uid=f"identity.tokencache.delete.{_model.__name__}")
+for _through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+    m2m_changed.connect(_forget_tokens, sender=_through, dispatch_uid=f"identity.tokencache.m2m.{_through.__name__}")

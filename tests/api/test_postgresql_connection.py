@@ -23,7 +23,8 @@ def prepared_statements() -> list[str]:
 
 
 @pytest.mark.django_db
-def test_the_token_and_account_queries_are_prepared_once_per_connection(django_assert_num_queries):
+def test_the_token_and_account_queries_are_prepared_once_per_connection(django_assert_num_queries, settings):
+    settings.CMS_TOKEN_CACHE_SECONDS = 0  # the token looked up on every call (remembered, it is asked once)
     AccountFactory(account_id="1")
     client = client_for(UserFactory(username="direct", view_all=True))
     assert client.get(ACCOUNT).status_code == 200

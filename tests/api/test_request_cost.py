@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from cmsportal.identity import services as identity
+from tests.auth_cost import authentication_queries
 from tests.factories import AccountFactory, TenantGrantFactory, UserFactory
 
 from .conftest import client_for
@@ -48,11 +49,15 @@ USERS = {
 }
 
 
+@pytest.mark.parametrize("remembered", [True, False], ids=["tokens remembered", "tokens not remembered"])
 @pytest.mark.parametrize("kind", USERS)
-def test_account_get_is_two_queries(accounts, kind, django_assert_num_queries):
+def test_account_get_is_one_query_after_authentication(accounts, kind, remembered, settings, django_assert_num_queries):
+    if not remembered:
+        settings.CMS_TOKEN_CACHE_SECONDS = 0
     client = client_for(USERS[kind]())
     client.get(ACCOUNT)  # the first use of a token records its last-used time
-    with django_assert_num_queries(2):  # token + user + view permission, then the account
+    # Authentication: token + user + view permission in one query, or none for a remembered token; then the account.
+    with django_assert_num_queries(authentication_queries() + 1):
         assert client.get(ACCOUNT).status_code == 200
 
 

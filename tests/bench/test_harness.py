@@ -402,4 +402,5 @@ def test_cpu_measurement_runs_every_hot_read(settings):
     assert results["sample"] == {"t": "CLOUD", "i": "660001", "rpn": contact.contact_number}
     assert set(results["paths"]) == {name for name, _ in cpu.HOT_PATHS}
     for row in results["paths"].values():
-        assert row["cpu_ms_min"] > 0 and row["queries"] >= 2 and row["bytes"] > 0
+        # At least the read itself (authentication asks nothing when the token is remembered).
+        assert row["cpu_ms_min"] > 0 and row["queries"] >= 1 and row["bytes"] > 0
