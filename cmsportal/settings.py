@@ -154,13 +154,16 @@ MIDDLEWARE = [
     "cmsportal.replicas.ReplicaMiddleware",  # which database a request reads from; read-your-writes
     "cmsportal.api.faults.FaultMiddleware",
     "cmsportal.inputguard.InputGuardMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # cmsportal.browsermiddleware: WhiteNoise's and Django's middleware of these names, stepped over by API calls
+    # that carry an X-Auth-Token and no cookie (they use no session, messages or static files). CSRF stays
+    # Django's own for every request (its views exempt the API's; `check --deploy` looks for it by name).
+    "cmsportal.browsermiddleware.WhiteNoiseMiddleware",
+    "cmsportal.browsermiddleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cmsportal.browsermiddleware.AuthenticationMiddleware",
     "cmsportal.changes.context.ChangeContextMiddleware",  # request id and actor of the change records
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "cmsportal.browsermiddleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -193,7 +193,7 @@ class UserReadingMiddleware:
 
 @pytest.mark.parametrize("path", ["/", "/admin/", ACCOUNT, f"{ACCOUNT}.xml"])
 def test_a_failure_inside_another_middleware_answers_503(settings, database_down, log, path):
-    index = settings.MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+    index = settings.MIDDLEWARE.index("cmsportal.browsermiddleware.AuthenticationMiddleware")
     settings.MIDDLEWARE = [
         *settings.MIDDLEWARE[: index + 1],
         f"{__name__}.UserReadingMiddleware",
