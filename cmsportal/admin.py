@@ -202,21 +202,19 @@ class ServiceAdmin(TenantScoped, admin.ModelAdmin):
         return actor_for(request.user)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if object_id is not None:
-            extra_context = {**(extra_context or {}), "cms_version": self._shown_version(request, object_id)}
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ServiceRefused as refused:
             self.message_user(request, f"Not saved: {refused}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    def _shown_version(self, request, object_id) -> str | None:
-        """The version the page shows: the one its form was opened with (a re-shown form keeps it), else now's."""
-        given = request.POST.get(VERSION_FIELD) if request.method == "POST" else None
-        if given:
-            return given
-        obj = self.get_object(request, unquote(object_id))
-        return version_of(obj) if obj is not None else None
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """The version the page shows: the one its form was opened with (a re-shown form keeps it: its object
+        already holds the posted values), else that of the object the page was opened on."""
+        if change and obj is not None:
+            given = request.POST.get(VERSION_FIELD) if request.method == "POST" else None
+            context["cms_version"] = given or version_of(obj)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def save_form(self, request, form, change):
         """Before any service runs (in the admin's transaction): the object, locked, must still be the version the
