@@ -41,6 +41,10 @@ CHANNEL = "cms_auth"
 # At most this many tokens per worker process; when full, everything is forgotten (a new sign-in storm must
 # not grow a worker without bound, and the tokens in use come back with their next call).
 MAX_ENTRIES = 10_000
+# Options of a Django database that are not libpq's (the listening connection takes the others).
+_NOT_LIBPQ = frozenset(
+    {"pool", "prepare_threshold", "server_side_binding", "isolation_level", "assume_role", "cursor_factory", "context"}
+)
 # After losing its connection, a process tries to listen again at most this often (seconds).
 RETRY_SECONDS = 1.0
 
@@ -72,16 +76,18 @@ class TokenCache:
         import psycopg
 
         params = connections[DEFAULT_DB_ALIAS].settings_dict
-        options = params.get("OPTIONS", {})
+        # The primary's connection options (TLS, timeouts...), but for those of Django and of psycopg's pool.
+        options = {key: value for key, value in params.get("OPTIONS", {}).items() if key not in _NOT_LIBPQ}
+        options.setdefault("connect_timeout", 3)
+        options["application_name"] = "cmsportal token cache"
         conn = psycopg.connect(
             dbname=params["NAME"],
             user=params.get("USER") or None,
             password=params.get("PASSWORD") or None,
             host=params.get("HOST") or None,
             port=params.get("PORT") or None,
-            connect_timeout=options.get("connect_timeout", 3),
-            application_name="cmsportal token cache",
             autocommit=True,
+            **options,
         )
         conn.execute(f"LISTEN {CHANNEL}")
         return conn
