@@ -8,9 +8,10 @@ process: a token revoked, expired early, deleted or moved to another user; a use
 (deactivation, password, superuser flag, name); a permission or group granted or withdrawn. Triggers on
 those tables (migration identity 0004) send `NOTIFY cms_auth`; every worker process holds one connection
 that LISTENs on that channel, and reads what arrived on it before each use of a remembered token (a
-non-blocking read of a socket: no round trip). PostgreSQL delivers the notification when the change
-commits, before the writer's response leaves, so a token revoked by one request is refused by the next
-request of any worker.
+non-blocking read of a socket: no round trip). PostgreSQL sends the notification when the change commits;
+it normally reaches every worker before the writer's response has left, so a token revoked by one request is
+refused by the next request of any worker (nothing waits for the delivery: a worker whose listening backend
+is slow to be scheduled could serve one more call from memory in that moment).
 
 Where that guarantee cannot be given, nothing is remembered and every call asks the database as before:
 SQLite (no LISTEN); a pooler in transaction mode (CMS_PREPARED_STATEMENTS=0: it cannot keep a LISTEN
