@@ -60,9 +60,17 @@ def answer(path: str, method: str, token: str) -> tuple:
         )
         transaction.set_rollback(True)
     headers = {name: value for name, value in response.headers.items() if name != "X-Request-Id"}
-    # A CSRF secret (the docs page's cookie) and its masked token are new random values on every answer.
+    # A CSRF secret (the docs page's cookie) and its masked token are new random values on every answer, and a
+    # cookie's expiry date is now's (the two answers may fall in different seconds; its Max-Age is compared).
     cookies = sorted(
-        (name, re.sub(r"^csrftoken=[^;]+", "csrftoken=(random)", morsel.OutputString()))
+        (
+            name,
+            re.sub(
+                r"expires=[^;]+",
+                "expires=(now + Max-Age)",
+                re.sub(r"^csrftoken=[^;]+", "csrftoken=(random)", morsel.OutputString()),
+            ),
+        )
         for name, morsel in response.cookies.items()
     )
     content = b"".join(response.streaming_content) if response.streaming else response.content
