@@ -46,38 +46,35 @@ class _BrowserOnly:
         return super().__call__(request)
 
 
+# The hooks Django installs when a middleware class has them, each with what it answers for a request it leaves
+# alone: no view or exception handling of its own (None), the template response unchanged.
+_HOOKS = {
+    "process_view": lambda args: None,
+    "process_exception": lambda args: None,
+    "process_template_response": lambda args: args[0],
+}
+
+
+def _hook_stepping_over_token_calls(original, unchanged):
+    def hook(self, request, *args):
+        if is_token_call(request):
+            return unchanged(args)
+        return original(self, request, *args)
+
+    hook.__name__ = original.__name__
+    return hook
+
+
 def _browser_only(wrapped: type) -> type:
     """A subclass of the middleware class `wrapped` (so that Django's checks still find it) that steps over
-    token calls, in its view, exception and template-response hooks as well as around the view."""
+    token calls, in each of its hooks as well as around the view."""
     namespace = {
         "__module__": __name__,
         "__doc__": f"{wrapped.__module__}.{wrapped.__qualname__}, but for token calls.",
     }
-    # Django registers these hooks by their presence on the instance; CSRF's protection is its process_view.
-    if hasattr(wrapped, "process_view"):
-
-        def process_view(self, request, view_func, view_args, view_kwargs):
-            if is_token_call(request):
-                return None
-            return wrapped.process_view(self, request, view_func, view_args, view_kwargs)
-
-        namespace["process_view"] = process_view
-    if hasattr(wrapped, "process_exception"):
-
-        def process_exception(self, request, exception):
-            if is_token_call(request):
-                return None
-            return wrapped.process_exception(self, request, exception)
-
-        namespace["process_exception"] = process_exception
-    if hasattr(wrapped, "process_template_response"):
-
-        def process_template_response(self, request, response):
-            if is_token_call(request):
-                return response
-            return wrapped.process_template_response(self, request, response)
-
-        namespace["process_template_response"] = process_template_response
+    for name, unchanged in _HOOKS.items():
+        if hasattr(wrapped, name):
+            namespace[name] = _hook_stepping_over_token_calls(getattr(wrapped, name), unchanged)
     return type(wrapped.__name__, (_BrowserOnly, wrapped), namespace)
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.contrib.sessions import middleware as sessions
 from django.db import transaction
+from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from cmsportal import browsermiddleware
@@ -90,6 +91,50 @@ def test_the_middleware_is_the_browsers_own_for_django_and_its_checks():
             assert hasattr(cls, hook) == hasattr(wrapped, hook)
             if hasattr(wrapped, hook):
                 assert hook in vars(cls), (ours, hook)
+
+
+def test_each_hook_of_a_wrapped_middleware_is_stepped_over_for_token_calls_only():
+    # None of today's four has a view, exception or template-response hook; a later version may add one.
+    calls = []
+
+    class WithEveryHook:
+        def __init__(self, get_response):
+            self.get_response = get_response
+
+        def __call__(self, request):
+            calls.append("call")
+            return self.get_response(request)
+
+        def process_view(self, request, view_func, view_args, view_kwargs):
+            calls.append("view")
+            return "from the view hook"
+
+        def process_exception(self, request, exception):
+            calls.append("exception")
+            return "from the exception hook"
+
+        def process_template_response(self, request, response):
+            calls.append("template")
+            return "changed " + response
+
+    middleware = browsermiddleware._browser_only(WithEveryHook)(lambda request: "answer")
+    token_call = RequestFactory().get("/v1/customer_accounts", HTTP_X_AUTH_TOKEN="t")
+    page = RequestFactory().get("/v1/customer_accounts", HTTP_X_AUTH_TOKEN="t", HTTP_COOKIE="a=1")
+    hooks = (
+        lambda request: middleware(request),
+        lambda request: middleware.process_view(request, None, (), {}),
+        lambda request: middleware.process_exception(request, ValueError()),
+        lambda request: middleware.process_template_response(request, "response"),
+    )
+    assert [hook(token_call) for hook in hooks] == ["answer", None, None, "response"]
+    assert calls == []
+    assert [hook(page) for hook in hooks] == [
+        "answer",
+        "from the view hook",
+        "from the exception hook",
+        "changed response",
+    ]
+    assert calls == ["call", "view", "exception", "template"]
 
 
 def test_every_route_and_method_answers_the_same_either_way(seeded, monkeypatch):
