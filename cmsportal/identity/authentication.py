@@ -5,7 +5,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
 from cmsportal import replicas
-from cmsportal.identity import services
+from cmsportal.identity import services, tokencache
 
 __all__ = ["INVALID_TOKEN", "identity_url", "TokenAuthentication"]
 
@@ -31,8 +31,9 @@ class TokenAuthentication(BaseAuthentication):
             return None
         plaintext = request.META["HTTP_X_AUTH_TOKEN"].strip()
         token = services.token_lookup(plaintext)
-        if token is None and replicas.reads_on_replica():
-            # A token issued a moment ago may not have reached the replica yet: the primary knows it.
+        if token is None and replicas.reads_on_replica() and not tokencache.enabled():
+            # A token issued a moment ago may not have reached the replica yet: the primary knows it. (With
+            # tokens remembered, token_lookup has read the primary already.)
             with replicas.reading_from_primary():
                 token = services.token_lookup(plaintext)
         if token is None:

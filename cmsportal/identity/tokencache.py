@@ -31,8 +31,10 @@ import threading
 import time
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.base import ModelState
+from django.dispatch import receiver
 
 __all__ = ["CHANNEL", "TokenCache", "cache", "enabled", "forget"]
 
@@ -50,13 +52,45 @@ _NOT_LIBPQ = frozenset(
 RETRY_SECONDS = 1.0
 
 
+_enabled: bool | None = None
+
+
 def enabled() -> bool:
-    """Whether tokens may be remembered here at all (PostgreSQL, not behind a transaction pooler, seconds > 0)."""
-    return (
-        settings.CMS_TOKEN_CACHE_SECONDS > 0
-        and settings.CMS_PREPARED_STATEMENTS
-        and connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
-    )
+    """Whether tokens may be remembered here at all (PostgreSQL, not behind a transaction pooler, seconds > 0).
+    Decided once per process, again after a change of the settings it depends on (tests)."""
+    global _enabled
+    if _enabled is None:
+        _enabled = bool(
+            settings.CMS_TOKEN_CACHE_SECONDS > 0
+            and settings.CMS_PREPARED_STATEMENTS
+            and connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+        )
+    return _enabled
+
+
+@receiver(setting_changed)
+def _decide_again(setting, **kwargs):
+    global _enabled
+    if setting in ("CMS_TOKEN_CACHE_SECONDS", "CMS_PREPARED_STATEMENTS", "DATABASES"):
+        _enabled = None
+
+
+def connection_params(application_name: str) -> dict:
+    """psycopg.connect's keywords for an autocommit connection of its own to the primary, with the primary's
+    connection options (TLS, timeouts...) but for those of Django and of psycopg's pool."""
+    params = connections[DEFAULT_DB_ALIAS].settings_dict
+    options = {key: value for key, value in params.get("OPTIONS", {}).items() if key not in _NOT_LIBPQ}
+    options.setdefault("connect_timeout", 3)
+    return {
+        "dbname": params["NAME"],
+        "user": params.get("USER") or None,
+        "password": params.get("PASSWORD") or None,
+        "host": params.get("HOST") or None,
+        "port": params.get("PORT") or None,
+        "autocommit": True,
+        **options,
+        "application_name": application_name,
+    }
 
 
 class TokenCache:
@@ -76,20 +110,7 @@ class TokenCache:
     def _connect(self):
         import psycopg
 
-        params = connections[DEFAULT_DB_ALIAS].settings_dict
-        # The primary's connection options (TLS, timeouts...), but for those of Django and of psycopg's pool.
-        options = {key: value for key, value in params.get("OPTIONS", {}).items() if key not in _NOT_LIBPQ}
-        options.setdefault("connect_timeout", 3)
-        options["application_name"] = "cmsportal token cache"
-        conn = psycopg.connect(
-            dbname=params["NAME"],
-            user=params.get("USER") or None,
-            password=params.get("PASSWORD") or None,
-            host=params.get("HOST") or None,
-            port=params.get("PORT") or None,
-            autocommit=True,
-            **options,
-        )
+        conn = psycopg.connect(**connection_params("cmsportal token cache"))
         conn.execute(f"LISTEN {CHANNEL}")
         return conn
 

@@ -32,15 +32,7 @@ VIEW_ALL = {"codename": "view_all_accounts", "content_type__app_label": "identit
 
 def other_process(sql: str, params: dict) -> None:
     """Run `sql` on a connection of its own and commit it."""
-    settings = connection.settings_dict
-    with psycopg.connect(
-        dbname=settings["NAME"],
-        user=settings.get("USER") or None,
-        password=settings.get("PASSWORD") or None,
-        host=settings.get("HOST") or None,
-        port=settings.get("PORT") or None,
-        autocommit=True,
-    ) as conn:
+    with psycopg.connect(**tokencache.connection_params("cmsportal tests")) as conn:
         conn.execute(sql, params)
 
 

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import connection, router, transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.test import RequestFactory, override_settings
+from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import Account
 from cmsportal import replicas
@@ -209,10 +210,28 @@ def test_a_token_the_replica_does_not_know_yet_is_looked_up_on_the_primary(one_r
         return type("T", (), {"user": "someone"})() if looked[-1] in known_on else None
 
     monkeypatch.setattr(authentication.services, "token_lookup", lookup)
+    monkeypatch.setattr(authentication.tokencache, "enabled", lambda: False)
     with replicas.reading_from_replicas():
         request = RequestFactory().get("/v1/customer_accounts", HTTP_X_AUTH_TOKEN="fresh")
         user, _ = authentication.TokenAuthentication().authenticate(request)
     assert (user, looked) == ("someone", ["replica1", "default"])
+
+
+def test_with_tokens_remembered_a_token_is_looked_up_on_the_primary_once(one_replica, monkeypatch):
+    looked = []
+
+    def by_hash(key_hash, moment):
+        looked.append(replicas.read_alias())
+
+    monkeypatch.setattr(authentication.tokencache, "enabled", lambda: True)
+    monkeypatch.setattr(authentication.tokencache.cache, "get", lambda key_hash: None)
+    monkeypatch.setattr(authentication.tokencache.cache, "generation", lambda: 0)
+    monkeypatch.setattr(authentication.services, "_token_by_hash", by_hash)
+    with replicas.reading_from_replicas():
+        request = RequestFactory().get("/v1/customer_accounts", HTTP_X_AUTH_TOKEN="unknown")
+        with pytest.raises(AuthenticationFailed):
+            authentication.TokenAuthentication().authenticate(request)
+    assert looked == ["default"]
 
 
 # --- settings ---------------------------------------------------------------------------------------------
