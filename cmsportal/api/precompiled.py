@@ -18,14 +18,15 @@ settles on is the plan every value gets.
 import threading
 from collections.abc import Callable, Sequence
 
+import orjson
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import ForeignKey, Model, QuerySet
+from django.db.models import ForeignKey, Model, QuerySet, fields
 from django.db.models.base import ModelState
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 
-__all__ = ["PrecompiledQuery"]
+__all__ = ["PrecompiledQuery", "PrecompiledTogether"]
 
 
 def _plain(model: type[Model], attnames: Sequence[str]) -> bool:
@@ -108,25 +109,39 @@ class PrecompiledQuery:
         field = self.model._meta.get_field(name)
         return type(field) is ForeignKey and field.remote_field.multiple
 
-    def fetch(self, *values, using: str | None = None) -> list[Model]:
-        """The instances the query answers for these values (in the order of the placeholders), read from
-        `using` or, by default, where the database routers send reads of the model (cmsportal/replicas.py)."""
-        if using is None:
-            using = router.db_for_read(self.model)
+    def compiled(self, using: str):
+        """(compiler, sql, parameter template, slots, converters, layout) for connection `using`."""
         cache = getattr(self._local, "compiled", None)
         if cache is None:
             cache = self._local.compiled = {}
         if using not in cache:
             cache[using] = self._compile(using)
-        compiler, sql, template, slots, converters, layout = cache[using]
+        return cache[using]
+
+    def parameters(self, using: str, values: Sequence) -> list:
+        """The SQL parameters for these values."""
+        _, _, template, slots, _, _ = self.compiled(using)
         params = list(template)
         for pos, index in slots:
             params[pos] = values[index]
+        return params
+
+    def fetch(self, *values, using: str | None = None) -> list[Model]:
+        """The instances the query answers for these values (in the order of the placeholders), read from
+        `using` or, by default, where the database routers send reads of the model (cmsportal/replicas.py)."""
+        if using is None:
+            using = router.db_for_read(self.model)
+        compiler, sql, _, _, converters, _ = self.compiled(using)
         with _cursor(connections[using]) as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, self.parameters(using, values))
             rows = cursor.fetchall()
         if converters:
             rows = list(compiler.apply_converters(rows, converters))
+        return self.instances(using, rows)
+
+    def instances(self, using: str, rows) -> list[Model]:
+        """Model instances of rows of the query's select list (converted)."""
+        layout = self.compiled(using)[5]
         if any(pre_init.has_listeners(entry[1]) or post_init.has_listeners(entry[1]) for entry in layout):
             layout = [(name, model, attnames, False) for name, model, attnames, _ in layout]
         return [self._instance(using, layout, row) for row in rows]
@@ -160,3 +175,79 @@ def _from_db(model: type[Model], using: str, attnames: Sequence[str], values: Se
     state.db = using
     obj.__dict__.update(zip(attnames, values, strict=True))
     return obj
+
+
+# Fields whose values JSON carries unchanged (str, int, bool, null) and that no converter touches on PostgreSQL.
+_JSON_SAFE = (
+    fields.CharField,
+    fields.TextField,
+    fields.BooleanField,
+    fields.IntegerField,  # and its big, small and auto kinds
+)
+
+
+def _json_safe(field) -> bool:
+    if isinstance(field, ForeignKey):
+        return _json_safe(field.target_field)
+    if isinstance(field, fields.generated.GeneratedField):
+        return _json_safe(field.output_field)
+    return isinstance(field, _JSON_SAFE)
+
+
+class PrecompiledTogether:
+    """Several PrecompiledQuery that take the same values, run as one statement: one round trip, one execution.
+
+    On PostgreSQL each query becomes a column of one row: its rows as a JSON array of arrays (in the query's
+    order), which become the same model instances `fetch` makes. Only columns that JSON carries unchanged may
+    be read this way (text, integers, booleans; checked when compiled). Elsewhere each query runs by itself.
+    """
+
+    def __init__(self, *queries: PrecompiledQuery):
+        self.queries = queries
+        self._local = threading.local()
+
+    def _compile(self, using: str) -> str:
+        columns = []
+        for query in self.queries:
+            compiler, sql, _, _, converters, layout = query.compiled(using)
+            unsafe = [
+                f"{model.__name__}.{attname}"
+                for _, model, attnames, _ in layout
+                for attname in attnames
+                if not _json_safe(next(f for f in model._meta.concrete_fields if f.attname == attname))
+            ]
+            if unsafe or converters or query.annotations:
+                raise ValueError(f"Not readable as JSON: {unsafe or 'converted or annotated columns'}")
+            width = compiler.col_count
+            names = [f"c{i}" for i in range(width)]
+            own = layout[0][2]
+            order = []
+            for entry in compiler.query.order_by:
+                descending = entry.startswith("-")
+                name = entry.lstrip("-")
+                if name not in own:
+                    raise ValueError(f"{query.model.__name__} is ordered by {entry}, not one of its own columns")
+                order.append(f"q.c{own.index(name)}{' DESC' if descending else ''}")
+            ordering = f" ORDER BY {', '.join(order)}" if order else ""
+            # Django's compiled SQL and column names of our own; every value is a parameter.
+            rows = f"json_agg(json_build_array({', '.join('q.' + n for n in names)}){ordering})"
+            columns.append(f"(SELECT coalesce({rows}, '[]')::text FROM ({sql}) AS q({', '.join(names)}))")  # noqa: S608
+        return "SELECT " + ", ".join(columns)
+
+    def fetch(self, *values, using: str | None = None) -> list[list[Model]]:
+        """For each query, the instances it answers for these values."""
+        if using is None:
+            using = router.db_for_read(self.queries[0].model)
+        connection = connections[using]
+        if connection.vendor != "postgresql":
+            return [query.fetch(*values, using=using) for query in self.queries]
+        cache = getattr(self._local, "sql", None)
+        if cache is None:
+            cache = self._local.sql = {}
+        if using not in cache:
+            cache[using] = self._compile(using)
+        params = [param for query in self.queries for param in query.parameters(using, values)]
+        with _cursor(connection) as cursor:
+            cursor.execute(cache[using], params)
+            row = cursor.fetchone()
+        return [query.instances(using, orjson.loads(column)) for query, column in zip(self.queries, row, strict=True)]

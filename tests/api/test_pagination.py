@@ -270,12 +270,14 @@ def test_pinned_query_counts(api, django_assert_num_queries, size):
         StatusChangeFactory(account=account)
         AccountHistoryFactory(account=account)
         RCNChangeFactory(account=account)
+    # On PostgreSQL a page's addresses, emails, phones and roles are read in one statement (PrecompiledTogether).
+    contacts = 4 if connection.vendor == "postgresql" else 7
     expected = {
         "/v1/customer_accounts": 2,  # auth, page
         "/v1/customer_accounts?marker=CLOUD:2002": 2,  # auth, page (which also reads whether records precede)
         "/v1/customer_accounts?marker=last&direction=backward": 2,  # auth, page (nothing follows the last page)
-        "/v1/customer_accounts/CLOUD/1/contacts": 7,  # auth, account, page, addresses, emails, phones, roles
-        "/v1/customer_accounts/CLOUD/1/contacts?marker=RPN-000-000-002": 7,
+        "/v1/customer_accounts/CLOUD/1/contacts": contacts,  # auth, account, page, addresses, emails, phones, roles
+        "/v1/customer_accounts/CLOUD/1/contacts?marker=RPN-000-000-002": contacts,
         "/v1/customer_accounts/CLOUD/1/metadata": 3,  # auth, account, entries (unreadable namespaces: a subquery)
         "/v1/customer_accounts/CLOUD/1/status_history": 3,
         "/v1/customer_accounts/CLOUD/1/history": 3,
