@@ -9,10 +9,15 @@ authenticate()) has no client address and is not limited.
 It also saves the signed-in pages round trips on every request: the session's user is read together with
 whether it holds the global view permission (what `visible_accounts` asks first, one query instead of
 three), and a page that checks other permissions reads the user's own and its groups' in one query
-instead of two.
+instead of two. The session's user query is compiled once per connection (cmsportal/api/precompiled.py):
+built by the ORM on every request, it cost more CPU than the rest of a signed-in search.
 """
 
+from functools import cache
+
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ValidationError
+from django.db import connections, router
 from django.db.models import Q
 
 from cmsportal.identity.throttling import FailedSignInThrottle
@@ -20,15 +25,39 @@ from cmsportal.identity.throttling import FailedSignInThrottle
 __all__ = ["LimitedModelBackend"]
 
 
+@cache
+def _user_by_pk():
+    """The user with this primary key, annotated with whether it holds the global view permission."""
+    from django.contrib.auth import get_user_model
+
+    from cmsportal.api.precompiled import PrecompiledQuery
+    from cmsportal.identity.access import view_all_exists
+
+    model = get_user_model()
+    return model, PrecompiledQuery(
+        lambda pk: model._default_manager.annotate(cms_view_all=view_all_exists()).filter(pk=pk).order_by(),
+        model,
+        placeholders=[-(2**31) + 19],
+        annotations=["cms_view_all"],
+    )
+
+
 class LimitedModelBackend(ModelBackend):
     def get_user(self, user_id):
-        from django.contrib.auth import get_user_model
+        from cmsportal.identity.access import remember_view_all
 
-        from cmsportal.identity.access import remember_view_all, view_all_exists
-
-        found = list(
-            get_user_model()._default_manager.annotate(cms_view_all=view_all_exists()).filter(pk=user_id).order_by()[:1]
-        )
+        model, query = _user_by_pk()
+        try:
+            pk = model._meta.pk.to_python(user_id)
+        except ValidationError:
+            return None  # not a key a session of ours holds
+        if isinstance(pk, int):
+            low, high = connections[router.db_for_read(model)].ops.integer_field_range(
+                model._meta.pk.get_internal_type()
+            )
+            if not (low is None or low <= pk) or not (high is None or pk <= high):
+                return None  # no row can hold it
+        found = query.fetch(pk)
         if not found or not self.user_can_authenticate(found[0]):
             return None
         user = found[0]

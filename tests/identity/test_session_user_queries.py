@@ -37,6 +37,17 @@ def test_inactive_or_missing_user_is_not_loaded():
     assert LimitedModelBackend().get_user(user.pk + 1000) is None
 
 
+def test_the_session_holds_the_key_as_text_and_any_other_text_is_no_user():
+    user = UserFactory(username="texted")
+    other = UserFactory(username="other")
+    # Sessions keep the key as a string; the query compiled once answers each user with its own row.
+    assert LimitedModelBackend().get_user(str(user.pk)).username == "texted"
+    assert LimitedModelBackend().get_user(str(other.pk)).username == "other"
+    assert LimitedModelBackend().get_user(user.pk).username == "texted"
+    for garbage in ("", "abc", "1; DROP TABLE auth_user", "9" * 40, None):
+        assert LimitedModelBackend().get_user(garbage) is None
+
+
 def test_permissions_are_the_users_and_its_groups_in_one_query():
     user = UserFactory(username="editor")
     user.user_permissions.add(_permission("change_account"))
