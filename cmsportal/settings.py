@@ -71,6 +71,7 @@ __all__ = [
     "STATIC_ROOT",
     "STORAGES",
     "WHITENOISE_USE_FINDERS",
+    "SESSION_ENGINE",
     "SESSION_COOKIE_HTTPONLY",
     "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE",
@@ -295,6 +296,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not (STATIC_ROOT / "staticfiles.json").exists()
 
+SESSION_ENGINE = "cmsportal.identity.sessions"  # Django's database sessions, read by a precompiled query
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG and env_bool("DJANGO_HTTPS"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
