@@ -170,13 +170,13 @@ def _measure_writes(writes: int, rounds: int, sample: int = 2000) -> dict:
 
     from . import cpu
 
-    handler, token = WSGIHandler(), cpu._token()
+    handler, token = WSGIHandler(), cpu.bench_token()
 
     def api_metadata_put(target):
         # The same write as a client makes it: PUT through the WSGI handler (authentication, the view, the service).
         path = f"/v1/customer_accounts/{target.type}/{quote(target.account_id, safe='')}/metadata/bench:changes"
         body = json.dumps({"meta": {"bench:changes": f"value {counter}"}}).encode()
-        status, _ = cpu._call(handler, path, token, method="PUT", body=body, content_type="application/json")
+        status, _ = cpu.call(handler, path, token, method="PUT", body=body, content_type="application/json")
         if not status.startswith("204"):
             raise RuntimeError(f"PUT {path} answered {status}")
 

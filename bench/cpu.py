@@ -53,7 +53,7 @@ def _setup():
     django.setup()
 
 
-def _token() -> str:
+def bench_token() -> str:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
 
@@ -109,7 +109,7 @@ def _environ(path: str, token: str, method: str = "GET", body: bytes = b"", cont
     }
 
 
-def _call(handler, path: str, token: str, **request) -> tuple[str, bytes]:
+def call(handler, path: str, token: str, **request) -> tuple[str, bytes]:
     """One request through `handler` (`request`: method, body and content_type of a write)."""
     status = []
     response = handler(_environ(path, token, **request), lambda s, h, exc_info=None: status.append(s))
@@ -128,14 +128,14 @@ def measure(requests: int, rounds: int, profile_dir: Path | None = None, only=No
     from django.db import connection
 
     handler = WSGIHandler()
-    token = _token()
+    token = bench_token()
     sample = _sample()
     results = {"sample": sample, "requests": requests, "rounds": rounds, "paths": {}}
     for name, template in HOT_PATHS:
         if only and name not in only:
             continue
         path = template.format(**sample)
-        status, body = _call(handler, path, token)
+        status, body = call(handler, path, token)
         if not status.startswith("200"):
             raise SystemExit(f"{path}: {status} {body[:300]!r}")
         queries = []
@@ -145,14 +145,14 @@ def measure(requests: int, rounds: int, profile_dir: Path | None = None, only=No
             return execute(sql, params, many, context)
 
         with connection.execute_wrapper(count):
-            _call(handler, path, token)
+            call(handler, path, token)
         for _ in range(min(50, requests)):  # warm caches (compiled queries, URL resolver, statements)
-            _call(handler, path, token)
+            call(handler, path, token)
         per_round = []
         for _ in range(rounds):
             began = time.process_time()
             for _ in range(requests):
-                _call(handler, path, token)
+                call(handler, path, token)
             per_round.append((time.process_time() - began) * 1000 / requests)
         results["paths"][name] = {
             "path": path,
@@ -169,7 +169,7 @@ def measure(requests: int, rounds: int, profile_dir: Path | None = None, only=No
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(requests):
-                _call(handler, path, token)
+                call(handler, path, token)
             profiler.disable()
             profiler.dump_stats(str(profile_dir / f"{name}.prof"))
             text = io.StringIO()
