@@ -31,7 +31,8 @@ import json, secrets
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.conf import settings
 from django.contrib.auth.models import Permission
-from django.contrib.sessions.backends.db import SessionStore
+from importlib import import_module
+SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
 password = secrets.token_urlsafe(16)
 user, _ = get_user_model().objects.get_or_create(username=%(username)r)
 user.is_staff = True
@@ -378,6 +379,19 @@ def measure(scale: int, args, out_dir: Path) -> dict:
                         warmup=min(20, args.search_requests // 10),
                         expect=(200, 302),
                     ).as_dict()
+            log("staff account pages")
+            # The page staff open most: an account with its contacts, metadata, trails and changes.
+            results["staff_pages"] = {
+                "account": run_load(
+                    api.port,
+                    [f"/accounts/{quote(t, safe='')}/{quote(i, safe='')}/" for t, i in samples.accounts],
+                    requests=args.search_requests,
+                    concurrency=1,
+                    headers=session,
+                    max_seconds=args.max_seconds,
+                    warmup=min(20, args.search_requests // 10),
+                ).as_dict()
+            }
     log("per-request CPU of the hot reads, in process")
     try:
         results["cpu"] = cpu.measure_in_subprocess(url, args.cpu_requests)

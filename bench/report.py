@@ -7,6 +7,7 @@ from . import changes, concurrent
 
 SEARCH_TARGET_MS = 50.0
 EXACT_TARGET_MS = 5.0
+ACCOUNT_PAGE_TARGET_MS = 15.0
 FLOOR_RATIO_TARGET = 3.0
 DEPTH_RATIO_TARGET = 1.2
 GETS_PER_SECOND_TARGET = 1000.0
@@ -93,6 +94,14 @@ def targets(results: dict) -> list[tuple[str, str, str, bool | None]]:
                     "n/a" if value is None else f"{_ms(value)} ({result.get('errors', 0)} errors)",
                     None if value is None else value < limit and not result.get("errors"),
                 )
+    page = _get(results, "staff_pages", "account")
+    value = _get(page, "p50")
+    add(
+        "Staff account page p50 (signed in)",
+        f"< {ACCOUNT_PAGE_TARGET_MS:g} ms",
+        "n/a" if value is None else f"{_ms(value)} ({page.get('errors', 0)} errors)",
+        None if value is None else value < ACCOUNT_PAGE_TARGET_MS and not page.get("errors"),
+    )
     rate = _get(results, "dataset", "import", "records_per_second")
     add(
         "Import rate",

@@ -106,6 +106,7 @@ def _synthetic_results():
         "filters": {"domain, first page": _load(4.0)},
         "search": {"rcn": _load(3.0), "name_fragment": _load(30.0)},
         "suggest": {"rcn": _load(6.0), "name_fragment": _load(10.0, errors=1)},
+        "staff_pages": {"account": _load(12.0)},
         "explain": {"first list page": "Limit\n  -> Index Scan using account_type_id_uniq"},
     }
 
@@ -123,8 +124,14 @@ def test_targets_are_judged_from_the_figures():
     assert "search `name_fragment` p50" not in met  # fragments: p95 only
     assert met["search `name_fragment` p95"] is False  # 60 ms
     assert met["suggest `name_fragment` p95"] is False  # 20 ms but an error
+    assert met["Staff account page p50 (signed in)"] is True  # 12 ms < 15 ms
     assert met["Import rate"] is True
     assert met["Export rate and memory"] is None  # not measured: never claimed
+    slow = _synthetic_results()
+    slow["staff_pages"]["account"] = _load(16.0)
+    assert {what: ok for what, _, _, ok in targets(slow)}["Staff account page p50 (signed in)"] is False
+    del slow["staff_pages"]
+    assert {what: ok for what, _, _, ok in targets(slow)}["Staff account page p50 (signed in)"] is None
 
 
 def test_report_has_every_section(tmp_path):
@@ -284,6 +291,8 @@ def test_bench_staff_session_signs_in_to_the_staff_pages(client, capsys):
     session = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["session"]
     client.cookies["sessionid"] = session
     assert client.get("/search/", {"q": "x"}).status_code == 200
+    account = AccountFactory()
+    assert client.get(f"/accounts/{account.type}/{account.account_id}/").status_code == 200  # the page measured
 
 
 # --- concurrent load (wrk), worker memory, per-request CPU ------------------------------------------------
