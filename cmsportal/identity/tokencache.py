@@ -36,7 +36,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.base import ModelState
 from django.dispatch import receiver
 
-__all__ = ["CHANNEL", "TokenCache", "cache", "enabled", "forget"]
+__all__ = ["CHANNEL", "TokenCache", "cache", "connection_params", "enabled", "forget"]
 
 logger = logging.getLogger("cmsportal.identity.tokencache")
 
